@@ -1,0 +1,150 @@
+// Psyne build. Run through ./build.sh, which installs prerequisites and Cake first.
+//   Native    configure and build libpsyne with CMake + Ninja (build/native)
+//   Bindings  regenerate bindings/Psyne.Native.g.cs from native/include/psyne/psyne.h
+//   Build     Native, check the bindings are current, build the solution
+//   Test      Build, native tests (plus ASan/UBSan), Pack, NUnit; prints "N passed, N failed, N skipped"
+//   Pack      artifacts/Psyne.<version>.nupkg and .snupkg
+//   Demo      Build, then `psyne demo`
+//   Bench     Build, then `psyne bench all --json` and the BenchmarkDotNet suites
+// Every step is incremental: re-running does only what changed.
+
+using System.Xml.Linq;
+
+var target = Argument("target", "Build");
+var configuration = Argument("configuration", "Release");
+var benchFilter = Argument("bench-filter", "*");
+var isCI = EnvironmentVariable("CI") == "true";
+
+var root = MakeAbsolute(Directory("."));
+var nativeDir = root.Combine("build/native");
+var asanDir = root.Combine("build/native-asan");
+var artifacts = root.Combine("artifacts");
+var testResults = artifacts.Combine("test-results");
+var cliDll = root.CombineWithFilePath($"managed/Psyne.Cli/bin/{configuration}/net10.0/psyne.dll");
+
+int passed = 0, failed = 0, skipped = 0;
+
+void Run(string tool, string arguments, DirectoryPath workingDirectory = null)
+{
+    Information($"> {tool} {arguments}");
+    int code = StartProcess(tool, new ProcessSettings { Arguments = arguments, WorkingDirectory = workingDirectory ?? root });
+    if (code != 0)
+        throw new Exception($"{tool} {arguments} exited with {code}");
+}
+
+void CMakeBuild(DirectoryPath dir, string extraOptions)
+{
+    if (!FileExists(dir.CombineWithFilePath("build.ninja")))
+        Run("cmake", $"-S . -B \"{dir}\" -G Ninja {extraOptions}");
+    Run("cmake", $"--build \"{dir}\"");
+}
+
+// ctest: counts come from its JUnit report; a failure is counted, not thrown, so NUnit still runs.
+void CTest(DirectoryPath dir, string label)
+{
+    var report = testResults.CombineWithFilePath($"ctest-{label}.xml");
+    EnsureDirectoryExists(testResults);
+    Information($"> ctest ({label})");
+    StartProcess("ctest", new ProcessSettings
+    {
+        Arguments = $"--test-dir \"{dir}\" --output-on-failure --output-junit \"{report}\"",
+        WorkingDirectory = root,
+    });
+    if (!FileExists(report))
+        throw new Exception($"ctest ({label}) wrote no report: the native tests did not run");
+    var suite = XDocument.Load(report.FullPath).Root;
+    int total = (int)suite.Attribute("tests");
+    int failures = (int)suite.Attribute("failures") + ((int?)suite.Attribute("errors") ?? 0);
+    int skips = ((int?)suite.Attribute("skipped") ?? 0) + ((int?)suite.Attribute("disabled") ?? 0);
+    passed += total - failures - skips;
+    failed += failures;
+    skipped += skips;
+    Information($"ctest ({label}): {total - failures - skips} passed, {failures} failed, {skips} skipped");
+}
+
+void BindgenRun(string mode) =>
+    Run("dotnet", $"run --project bindings/generator -c {configuration} -- --header native/include/psyne/psyne.h " +
+                  $"--include native/include --out bindings/Psyne.Native.g.cs {mode}");
+
+Task("Native")
+    .Does(() => CMakeBuild(nativeDir, $"-DCMAKE_BUILD_TYPE={configuration}"));
+
+Task("Bindings")
+    .Description("Regenerates bindings/Psyne.Native.g.cs from psyne.h.")
+    .Does(() => BindgenRun(""));
+
+Task("CheckBindings")
+    .Description("Fails when bindings/Psyne.Native.g.cs is not what the generator makes from psyne.h now.")
+    .Does(() => BindgenRun("--check"));
+
+Task("Build")
+    .IsDependentOn("Native")
+    .IsDependentOn("CheckBindings")
+    .Does(() => Run("dotnet", $"build Psyne.sln -c {configuration} --nologo"));
+
+Task("Pack")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        EnsureDirectoryExists(artifacts);
+        DeleteFiles(GetFiles($"{artifacts}/Psyne.*nupkg"));
+        Run("dotnet", $"pack managed/Psyne/Psyne.csproj -c {configuration} --no-build --nologo -o \"{artifacts}\"");
+    });
+
+Task("NativeTest")
+    .IsDependentOn("Native")
+    .Does(() =>
+    {
+        CTest(nativeDir, "release");
+        CMakeBuild(asanDir, "-DCMAKE_BUILD_TYPE=Debug -DPSYNE_SANITIZE=ON");
+        CTest(asanDir, "asan-ubsan");
+    });
+
+Task("Test")
+    .IsDependentOn("Build")
+    .IsDependentOn("NativeTest")
+    .IsDependentOn("Pack")
+    .Does(() =>
+    {
+        var trx = testResults.CombineWithFilePath("nunit.trx");
+        if (FileExists(trx)) DeleteFile(trx);
+        StartProcess("dotnet", new ProcessSettings
+        {
+            Arguments = $"test tests/Psyne.Tests/Psyne.Tests.csproj -c {configuration} --no-build --nologo " +
+                        $"--logger \"trx;LogFileName={trx}\" --logger \"console;verbosity=normal\"",
+            WorkingDirectory = root,
+        });
+        if (!FileExists(trx))
+            throw new Exception("dotnet test wrote no TRX report: the NUnit tests did not run");
+        XNamespace ns = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
+        var counters = XDocument.Load(trx.FullPath).Descendants(ns + "Counters").Single();
+        int total = (int)counters.Attribute("total");
+        int ok = (int)counters.Attribute("passed");
+        int bad = (int)counters.Attribute("failed") + (int)counters.Attribute("error") + (int)counters.Attribute("timeout") + (int)counters.Attribute("aborted");
+        Information($"NUnit: {ok} passed, {bad} failed, {total - ok - bad} skipped");
+        passed += ok;
+        failed += bad;
+        skipped += total - ok - bad;
+    })
+    .Finally(() =>
+    {
+        Information($"{passed} passed, {failed} failed, {skipped} skipped");
+        if (failed > 0 || passed == 0)
+            throw new Exception($"{failed} test(s) failed");
+    });
+
+Task("Demo")
+    .IsDependentOn("Build")
+    .Does(() => Run("dotnet", $"\"{cliDll}\" demo"));
+
+Task("Bench")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        EnsureDirectoryExists(artifacts);
+        Run("dotnet", $"\"{cliDll}\" bench all");
+        Run("dotnet", $"run -c {configuration} --project benchmarks/Psyne.Benchmarks --no-build -- --filter \"{benchFilter}\" " +
+                      $"--artifacts \"{artifacts.Combine("benchmarks")}\"");
+    });
+
+RunTarget(target);

@@ -1,0 +1,21 @@
+# Warnings are errors everywhere; sanitizers on request (PSYNE_SANITIZE=ON).
+set(CMAKE_C_STANDARD 11)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+set(CMAKE_C_VISIBILITY_PRESET hidden)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+if(MSVC)
+  set(PSYNE_WARNING_FLAGS /W4 /WX)
+else()
+  set(PSYNE_WARNING_FLAGS -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-function)
+endif()
+
+if(PSYNE_SANITIZE)
+  if(MSVC)
+    message(FATAL_ERROR "PSYNE_SANITIZE is supported with GCC and Clang only")
+  endif()
+  set(PSYNE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${PSYNE_SANITIZER_FLAGS})
+  add_link_options(${PSYNE_SANITIZER_FLAGS})
+endif()

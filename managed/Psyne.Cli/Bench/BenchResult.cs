@@ -1,0 +1,17 @@
+namespace Psyne.Cli.Bench;
+
+/// <summary>
+/// One measured case. <see cref="Ratio"/> is how many times better Psyne did than the peer
+/// in the same run (above 1 is better), whatever the unit's direction; null without a peer.
+/// </summary>
+public sealed record BenchResult(
+    string Suite, string Case, string Unit, double Value, string? Peer, double? PeerValue, double? Ratio)
+{
+    /// <summary>A result for a higher-is-better unit (GB/s, M msg/s).</summary>
+    public static BenchResult Throughput(string suite, string @case, string unit, double value, string? peer, double? peerValue) =>
+        new(suite, @case, unit, value, peer, peerValue, peerValue is > 0 ? value / peerValue : null);
+
+    /// <summary>A result for a lower-is-better unit (ns, µs).</summary>
+    public static BenchResult Latency(string suite, string @case, string unit, double value, string? peer, double? peerValue) =>
+        new(suite, @case, unit, value, peer, peerValue, value > 0 && peerValue is not null ? peerValue / value : null);
+}

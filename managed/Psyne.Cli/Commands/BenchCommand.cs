@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Text.Json;
+using Psyne.Cli.Bench;
+using Spectre.Console;
+
+namespace Psyne.Cli.Commands;
+
+/// <summary><c>psyne bench &lt;suite&gt; [--json]</c>: quick measurements against a peer in the same run.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        string[] names = [.. BenchSuites.All.Select(s => s.Name), "all"];
+        var suite = new Argument<string>("suite")
+        {
+            Description = "What to measure: " + string.Join(", ", BenchSuites.All.Select(s => $"{s.Name} ({s.Description})")) + ", or all.",
+        };
+        suite.AcceptOnlyFromAmong(names);
+        var json = new Option<bool>("--json") { Description = "Print an array of {suite, case, unit, value, peer, peerValue, ratio} instead of a table." };
+        var budget = new Option<int>("--budget-ms")
+        {
+            Description = "Time spent on each measurement, in milliseconds (longer is steadier).",
+            DefaultValueFactory = _ => 300,
+        };
+        var command = new Command("bench", "Measure Psyne against the closest peer in the same run (ratio > 1: Psyne is better).")
+        {
+            suite, json, budget,
+        };
+        command.SetAction(r => CliErrors.Run(() => Run(r.GetValue(suite)!, r.GetValue(json), r.GetValue(budget))));
+        return command;
+    }
+
+    private static int Run(string suiteName, bool json, int budgetMs)
+    {
+        if (budgetMs < 10)
+        {
+            Console.Error.WriteLine("psyne: --budget-ms must be at least 10.");
+            return CliErrors.Failure;
+        }
+        IReadOnlyList<IBenchSuite> suites = suiteName.Equals("all", StringComparison.OrdinalIgnoreCase)
+            ? BenchSuites.All
+            : [BenchSuites.Find(suiteName)!];
+        var budget = TimeSpan.FromMilliseconds(budgetMs);
+        var cases = suites.SelectMany(s => s.Cases(budget)).ToList();
+        var results = new List<BenchResult>();
+
+        if (json || Console.IsOutputRedirected)
+        {
+            foreach (var run in cases)
+                results.AddRange(run());
+        }
+        else
+        {
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"bench {suiteName}", maxValue: cases.Count);
+                    foreach (var run in cases)
+                    {
+                        results.AddRange(run());
+                        task.Increment(1);
+                    }
+                });
+        }
+
+        if (json)
+            WriteJson(results, Console.OpenStandardOutput());
+        else
+            WriteTable(results);
+        return 0;
+    }
+
+    internal static void WriteJson(IEnumerable<BenchResult> results, Stream output)
+    {
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        w.WriteStartArray();
+        foreach (BenchResult r in results)
+        {
+            w.WriteStartObject();
+            w.WriteString("suite", r.Suite);
+            w.WriteString("case", r.Case);
+            w.WriteString("unit", r.Unit);
+            w.WriteNumber("value", Math.Round(r.Value, 4));
+            WriteNullable(w, "peer", r.Peer);
+            WriteNullable(w, "peerValue", r.PeerValue);
+            WriteNullable(w, "ratio", r.Ratio);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.Flush();
+        output.WriteByte((byte)'\n');
+        output.Flush();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteString(name, value);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteNumber(name, Math.Round(value.Value, 4));
+    }
+
+    private static void WriteTable(IEnumerable<BenchResult> results)
+    {
+        var table = new Table().AddColumns("Suite", "Case", "Psyne", "Peer", "Peer value", "Ratio");
+        foreach (BenchResult r in results)
+        {
+            string ratio = r.Ratio is { } x ? (x >= 1 ? $"[green]{x:F2}x[/]" : $"[red]{x:F2}x[/]") : "";
+            table.AddRow(Markup.Escape(r.Suite), Markup.Escape(r.Case), Markup.Escape($"{r.Value:G4} {r.Unit}"),
+                Markup.Escape(r.Peer ?? ""), Markup.Escape(r.PeerValue is { } p ? $"{p:G4} {r.Unit}" : ""), ratio);
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[grey]Ratio: how many times better Psyne did than the peer in this run (higher is better).[/]");
+    }
+}

@@ -20,7 +20,7 @@ var nativeDir = root.Combine("build/native");
 var asanDir = root.Combine("build/native-asan");
 var artifacts = root.Combine("artifacts");
 var testResults = artifacts.Combine("test-results");
-var cliDll = root.CombineWithFilePath($"managed/Psyne.Cli/bin/{configuration}/net10.0/psyne.dll");
+var cliDll = root.CombineWithFilePath($"managed/Psyne.Cli/bin/{configuration}/net10.0/Psyne.Cli.dll");
 
 int passed = 0, failed = 0, skipped = 0;
 

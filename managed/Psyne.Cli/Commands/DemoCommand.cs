@@ -78,7 +78,10 @@ internal static class DemoCommand
     {
         AnsiConsole.Write(new Rule("Optional system libraries"));
         foreach (SystemLibraryStatus lib in caps.SystemLibraries)
-            AnsiConsole.MarkupLineInterpolated($"{(lib.Available ? "[green]available[/]  " : "[grey]unavailable[/]")} {lib.Name}: {lib.Detail}");
+        {
+            string state = lib.Available ? "[green]available[/]  " : "[grey]unavailable[/]";
+            AnsiConsole.MarkupLine($"{state} {Markup.Escape(lib.Name)}: {Markup.Escape(lib.Detail)}");
+        }
         AnsiConsole.MarkupLine("[grey]Channels, ternary kernels and ZeroMQ sockets are planned; see README.md for the status.[/]");
     }
 }

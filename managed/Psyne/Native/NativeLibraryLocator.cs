@@ -57,8 +57,14 @@ internal static class NativeLibraryLocator
 
     /// <summary>The candidates for this process: its environment, its app folder and Psyne's assembly folder.</summary>
     public static IReadOnlyList<string> DefaultCandidates() =>
-        Candidates(Environment.GetEnvironmentVariable(EnvironmentVariable),
-                   [AppContext.BaseDirectory, Path.GetDirectoryName(typeof(NativeLibraryLocator).Assembly.Location) ?? ""]);
+        Candidates(Environment.GetEnvironmentVariable(EnvironmentVariable), [AppContext.BaseDirectory, AssemblyDirectory()]);
+
+    // Psyne.dll's own folder differs from the app's when a host loads it from elsewhere (a plugin,
+    // a test runner). In a single-file app Location is empty and the app folder is all there is.
+#pragma warning disable IL3000
+    private static string AssemblyDirectory() =>
+        Path.GetDirectoryName(typeof(NativeLibraryLocator).Assembly.Location) ?? "";
+#pragma warning restore IL3000
 
     /// <summary>Loads the first candidate that exists and loads, or throws listing every attempt.</summary>
     public static nint Load(IReadOnlyList<string> candidates)

@@ -6,7 +6,8 @@
  *   - it returns a psyne_status (except pure getters that cannot fail), and
  *     outputs go through pointers;
  *   - on failure, psyne_last_error() returns a thread-local message that is
- *     valid until the next libpsyne call on the same thread;
+ *     valid until the next libpsyne call on the same thread (PSYNE_HOT
+ *     functions leave it untouched when they succeed);
  *   - bad input is reported, never aborts the process.
  * Functions marked PSYNE_HOT are tiny and never block: managed callers may
  * skip the GC transition for them.
@@ -208,5 +209,6 @@ PSYNE_API psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_inf
 #ifdef __cplusplus
 }
 #endif
+
 
 #endif /* PSYNE_H */

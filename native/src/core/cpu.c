@@ -153,6 +153,8 @@ static int isa_supported_by(uint64_t features, psyne_isa isa)
 
 static void detect_once(void)
 {
+    /* Fast path: after detection this is one acquire load, no write to a shared line. */
+    if (PSYNE_LIKELY(atomic_load_explicit(&detect_state, memory_order_acquire) == STATE_DONE)) return;
     int expected = STATE_NEW;
     if (atomic_compare_exchange_strong(&detect_state, &expected, STATE_RUNNING)) {
         psyne_cpu_info info;

@@ -145,7 +145,12 @@ static void probe(psyne_syslib library, syslib_state *st)
         }
         return;
     }
-    snprintf(info->detail, sizeof info->detail, "%s not found (%.120s): %s", spec->sonames[0], why, spec->install);
+    /* "cannot open shared object file" says only what "not found" says; any other
+     * loader error (wrong architecture, missing dependency) is worth showing. */
+    if (strstr(why, "No such file") || strstr(why, "cannot open shared object"))
+        snprintf(info->detail, sizeof info->detail, "%s not found: %s", spec->sonames[0], spec->install);
+    else
+        snprintf(info->detail, sizeof info->detail, "%s failed to load (%.120s): %s", spec->sonames[0], why, spec->install);
 }
 
 psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_info *out)

@@ -59,11 +59,11 @@ public class NativeLoadingTests
         foreach (string file in Directory.EnumerateFiles(RepoPaths.TestDirectory))
         {
             string name = Path.GetFileName(file);
-            if (name.StartsWith("psyne.", StringComparison.Ordinal) || name == "Psyne.dll" ||
+            if (name.StartsWith("Psyne.Cli.", StringComparison.Ordinal) || name == "Psyne.dll" ||
                 name is "System.CommandLine.dll" or "Spectre.Console.dll" or "System.IO.Hashing.dll")
                 File.Copy(file, Path.Combine(app, name));
         }
-        Assert.That(File.Exists(Path.Combine(app, "psyne.dll")), "the CLI was copied");
+        Assert.That(File.Exists(Path.Combine(app, "Psyne.Cli.dll")), "the CLI was copied");
         Assert.That(File.Exists(Path.Combine(app, NativeLibraryLocator.FileName)), Is.False);
         return app;
     }
@@ -72,14 +72,14 @@ public class NativeLoadingTests
     public void A_real_process_without_the_library_fails_with_the_paths_and_works_with_PSYNE_NATIVE_PATH()
     {
         string app = CopyCliWithoutNativeLibrary();
-        ChildProcess.Result missing = ChildProcess.Run("dotnet", [Path.Combine(app, "psyne.dll"), "info", "--json"]);
+        ChildProcess.Result missing = ChildProcess.Run("dotnet", [Path.Combine(app, "Psyne.Cli.dll"), "info", "--json"]);
         Assert.That(missing.ExitCode, Is.EqualTo(1), missing.ToString());
         Assert.That(missing.Stderr, Does.Contain("NativeLibraryNotFoundException")
                                       .And.Contain(Path.Combine(app, NativeLibraryLocator.FileName))
                                       .And.Contain("Paths tried"));
 
         string real = Path.Combine(RepoPaths.TestDirectory, NativeLibraryLocator.FileName);
-        ChildProcess.Result found = ChildProcess.Run("dotnet", [Path.Combine(app, "psyne.dll"), "info", "--json"],
+        ChildProcess.Result found = ChildProcess.Run("dotnet", [Path.Combine(app, "Psyne.Cli.dll"), "info", "--json"],
             new Dictionary<string, string?> { [NativeLibraryLocator.EnvironmentVariable] = real });
         Assert.That(found.ExitCode, Is.Zero, found.ToString());
         Assert.That(found.Stdout, Does.Contain("\"version\""));

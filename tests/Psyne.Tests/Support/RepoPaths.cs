@@ -19,7 +19,7 @@ internal static class RepoPaths
     public static string Artifacts => Path.Combine(Root, "artifacts");
 
     /// <summary>The CLI, copied beside the tests by the project reference.</summary>
-    public static string CliDll => Path.Combine(TestContext.CurrentContext.TestDirectory, "psyne.dll");
+    public static string CliDll => Path.Combine(TestContext.CurrentContext.TestDirectory, "Psyne.Cli.dll");
 
     public static string TestDirectory => TestContext.CurrentContext.TestDirectory;
 }

@@ -453,7 +453,7 @@ public sealed unsafe class BindgenTests
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
-        int code = Cli.Run(args, stdout, stderr, baseDirectory);
+        int code = Psyne.Bindgen.Cli.Run(args, stdout, stderr, baseDirectory);
         if (code == 2 && stderr.ToString().Contains("could not run clang", StringComparison.Ordinal))
             Assert.Fail($"{ClangHint}\n{stderr}");
         return (code, stdout.ToString(), stderr.ToString());

@@ -12,7 +12,7 @@ public class NativeBufferTests
         using NativeBuffer buffer = NativeBuffer.Allocate(length, alignment, hugePages);
         Assert.That(buffer.Length, Is.EqualTo(length));
         fixed (byte* p = buffer.Span)
-            Assert.That((nuint)p % (nuint)alignment, Is.Zero);
+            Assert.That((ulong)p % (ulong)alignment, Is.EqualTo(0UL));
         Assert.That(buffer.Span.IndexOfAnyExcept((byte)0), Is.EqualTo(-1), "zeroed");
         buffer.Span.Fill(0xC3);
         Assert.That(buffer.Slice(length - 1, 1)[0], Is.EqualTo(0xC3));

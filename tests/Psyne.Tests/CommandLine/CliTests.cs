@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Psyne.Tests.Support;
 
-namespace Psyne.Tests.Cli;
+namespace Psyne.Tests.CommandLine;
 
 /// <summary>The psyne command, run as a real process.</summary>
 [TestFixture]

@@ -13,6 +13,7 @@ using System.Xml.Linq;
 var target = Argument("target", "Build");
 var configuration = Argument("configuration", "Release");
 var benchFilter = Argument("bench-filter", "*");
+var fuzzSeconds = Argument("fuzz-seconds", 20);
 var isCI = EnvironmentVariable("CI") == "true";
 
 var root = MakeAbsolute(Directory("."));
@@ -101,9 +102,40 @@ Task("NativeTest")
         CTest(asanDir, "asan-ubsan");
     });
 
+// Each libFuzzer target runs briefly on every Test; a crash or leak fails it like a test.
+Task("Fuzz")
+    .Does(() =>
+    {
+        var fuzzDir = root.Combine("build/fuzz");
+        if (!FileExists(fuzzDir.CombineWithFilePath("build.ninja")))
+            Run("cmake", $"-S . -B \"{fuzzDir}\" -G Ninja -DCMAKE_C_COMPILER=clang -DPSYNE_FUZZ=ON -DPSYNE_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo");
+        Run("cmake", $"--build \"{fuzzDir}\" --target fuzz_psyt make_psyt_seeds fuzz_records");
+        var corpus = fuzzDir.Combine("corpus-psyt");
+        EnsureDirectoryExists(corpus);
+        Run($"{fuzzDir}/native/fuzz/make_psyt_seeds", $"\"{corpus}\"");
+        var targets = new[]
+        {
+            ($"{fuzzDir}/native/fuzz/fuzz_psyt", $"-dict=native/fuzz/psyt.dict \"{corpus}\""),
+            ($"{fuzzDir}/native/fuzz/fuzz_records", ""),
+        };
+        foreach (var (binary, extra) in targets)
+        {
+            string name = System.IO.Path.GetFileName(binary);
+            Information($"> {name} for {fuzzSeconds} s");
+            int code = StartProcess(binary, new ProcessSettings
+            {
+                Arguments = $"-max_total_time={fuzzSeconds} -print_final_stats=1 {extra}",
+                WorkingDirectory = root,
+            });
+            if (code == 0) passed++; else failed++;
+            Information($"fuzz {name}: {(code == 0 ? "no findings" : $"FAILED (exit {code})")}");
+        }
+    });
+
 Task("Test")
     .IsDependentOn("Build")
     .IsDependentOn("NativeTest")
+    .IsDependentOn("Fuzz")
     .IsDependentOn("Pack")
     .Does(() =>
     {

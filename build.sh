@@ -26,18 +26,28 @@ done
 # Interop peers used by the tests and benchmarks (optional for building, needed by the test suite).
 [ -e /usr/include/zmq.h ] || missing+=(libzmq3-dev)
 
-if [ ${#missing[@]} -gt 0 ]; then
+install_missing() {
+  [ ${#missing[@]} -gt 0 ] || return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "build.sh: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq; apt_updated=1; }
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    missing=()
   else
     echo "build.sh: missing prerequisites: ${missing[*]}" >&2
     echo "build.sh: install them with: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
-fi
+}
+install_missing
+
+# libFuzzer (the fuzz targets CI runs briefly) comes with clang's runtime package,
+# which is only recommended by clang, and named after clang's major version.
+clang_major=$(clang -dumpversion | cut -d. -f1)
+[ -e "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ] || [ "$(uname -m)" != x86_64 ] ||
+  missing+=("libclang-rt-${clang_major}-dev")
+install_missing
 
 dotnet tool restore >/dev/null
 exec dotnet tool run dotnet-cake -- build.cake "$@"

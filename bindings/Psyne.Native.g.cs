@@ -166,6 +166,356 @@ internal unsafe partial struct psyne_syslib_info
     public fixed byte detail[256];
 }
 
+// Opaque handle: the C header declares 'struct psyne_ternary_matrix' without a definition; it is only used through pointers (psyne_ternary_matrix*).
+/// <summary>
+/// A quantised weight matrix: rows (N, outputs) x cols (K, inputs), 2-bit
+/// packed, with its scale(s). Opaque; read-only after creation, so it may be
+/// shared by threads. Free with psyne_ternary_free.
+/// </summary>
+internal struct psyne_ternary_matrix
+{
+}
+
+internal enum psyne_ternary_scale_mode : int
+{
+    /// <summary>one scale, s = mean(|W|) over the whole matrix (BitNet b1.58)</summary>
+    PSYNE_TERNARY_SCALE_TENSOR = 0,
+    /// <summary>one scale per output row, s(r) = mean(|W[r][:]|)</summary>
+    PSYNE_TERNARY_SCALE_ROW = 1,
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_ternary_matrix_info
+{
+    /// <summary>N: output features</summary>
+    public uint rows;
+    /// <summary>K: input features</summary>
+    public uint cols;
+    /// <summary>cols rounded up to PSYNE_TERNARY_BLOCK_WEIGHTS</summary>
+    public uint padded_cols;
+    /// <summary>psyne_ternary_scale_mode</summary>
+    public int scale_mode;
+    /// <summary>1 (tensor) or rows (row)</summary>
+    public uint scale_count;
+    /// <summary>psyne_alloc_kind of the packed weights (huge pages or not)</summary>
+    public int alloc_kind;
+    /// <summary>rows * padded_cols / 4</summary>
+    public ulong packed_bytes;
+    /// <summary>size of the .psyt image psyne_ternary_serialize writes</summary>
+    public ulong serialized_bytes;
+}
+
+/// <summary>
+/// The matmul kernels. AUTO follows the selected ISA (psyne_isa_select):
+/// avx512 uses AVX512_VNNI where the CPU has AVX-512 VNNI, else AVX512.
+/// </summary>
+internal enum psyne_ternary_kernel : int
+{
+    PSYNE_TERNARY_KERNEL_AUTO = 0,
+    /// <summary>portable C reference</summary>
+    PSYNE_TERNARY_KERNEL_SCALAR = 1,
+    /// <summary>vpmaddubsw + vpmaddwd, 256-bit</summary>
+    PSYNE_TERNARY_KERNEL_AVX2 = 2,
+    /// <summary>vpmaddubsw + vpmaddwd, 512-bit (AVX-512BW)</summary>
+    PSYNE_TERNARY_KERNEL_AVX512 = 3,
+    /// <summary>vpdpbusd, 512-bit (AVX-512 VNNI)</summary>
+    PSYNE_TERNARY_KERNEL_AVX512_VNNI = 4,
+}
+
+// Opaque handle: the C header declares 'struct psyne_channel' without a definition; it is only used through pointers (psyne_channel*).
+/// <summary>
+/// A channel endpoint. Opaque; free with psyne_channel_close. An inproc handle
+/// is shared by every thread that uses the channel; an ipc handle is one
+/// process's attachment to a shared segment.
+/// </summary>
+internal struct psyne_channel
+{
+}
+
+internal enum psyne_channel_kind : int
+{
+    /// <summary>single producer, single consumer</summary>
+    PSYNE_CHANNEL_SPSC = 0,
+    /// <summary>multiple producers, single consumer</summary>
+    PSYNE_CHANNEL_MPSC = 1,
+    /// <summary>single producer, multiple consumers (each record to one)</summary>
+    PSYNE_CHANNEL_SPMC = 2,
+    /// <summary>multiple producers, multiple consumers</summary>
+    PSYNE_CHANNEL_MPMC = 3,
+}
+
+/// <summary>
+/// What a blocking call does while it waits. Each phase re-checks the ring;
+/// producers and consumers make a system call to wake a peer only when the
+/// peer announced that it sleeps, so a peer that keeps up costs no system call.
+/// </summary>
+internal enum psyne_wait_policy : int
+{
+    /// <summary>busy-poll with a pause instruction; lowest latency, burns a core</summary>
+    PSYNE_WAIT_SPIN = 0,
+    /// <summary>spin_count polls, then sched_yield between polls</summary>
+    PSYNE_WAIT_YIELD = 1,
+    /// <summary>
+    /// spin, yield_count yields, then sleep on a futex word in the
+    /// shared header (Linux; a short-sleep backoff elsewhere)
+    /// </summary>
+    PSYNE_WAIT_FUTEX = 2,
+}
+
+/// <summary>What a producer gets when the ring has no room for its record.</summary>
+internal enum psyne_full_policy : int
+{
+    /// <summary>psyne_channel_reserve waits (up to its timeout); try_reserve gives PSYNE_E_FULL</summary>
+    PSYNE_FULL_BLOCK = 0,
+    /// <summary>PSYNE_E_FULL at once; the record is counted in psyne_channel_stats.drops</summary>
+    PSYNE_FULL_DROP = 1,
+    /// <summary>PSYNE_E_FULL at once; counted in psyne_channel_stats.rejects</summary>
+    PSYNE_FULL_FAIL = 2,
+}
+
+/// <summary>Which side(s) an ipc handle takes. Peer liveness and "closed" are judged per role.</summary>
+internal enum psyne_channel_role : int
+{
+    PSYNE_ROLE_PRODUCER = 1,
+    PSYNE_ROLE_CONSUMER = 2,
+    /// <summary>inproc handles are always BOTH</summary>
+    PSYNE_ROLE_BOTH = 3,
+}
+
+internal enum psyne_channel_flags : int
+{
+    /// <summary>inproc: back the ring with huge pages where the system allows</summary>
+    PSYNE_CHANNEL_HUGE_PAGES = 1,
+}
+
+internal enum psyne_channel_transport : int
+{
+    PSYNE_TRANSPORT_INPROC = 0,
+    PSYNE_TRANSPORT_IPC = 1,
+}
+
+internal enum psyne_channel_state : int
+{
+    PSYNE_CHANNEL_OPEN = 0,
+    /// <summary>shut down, or every peer closed cleanly</summary>
+    PSYNE_CHANNEL_CLOSED = 1,
+    /// <summary>a peer process died or the ring is corrupt; see fault_pid</summary>
+    PSYNE_CHANNEL_FAULTED = 2,
+}
+
+/// <summary>Channel settings. Start from psyne_channel_options_init.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_channel_options
+{
+    /// <summary>psyne_channel_kind</summary>
+    public int kind;
+    /// <summary>psyne_full_policy</summary>
+    public int full_policy;
+    /// <summary>psyne_wait_policy</summary>
+    public int wait_policy;
+    /// <summary>polls before the next phase (YIELD, FUTEX)</summary>
+    public uint spin_count;
+    /// <summary>sched_yield calls before sleeping (FUTEX)</summary>
+    public uint yield_count;
+    /// <summary>psyne_channel_flags</summary>
+    public uint flags;
+    /// <summary>bytes of ring data: a power of two in [MIN, MAX]_CAPACITY</summary>
+    public ulong capacity;
+    /// <summary>must be 0</summary>
+    public fixed ulong reserved[2];
+}
+
+/// <summary>
+/// Space a producer may fill. The payload is written at data; nothing is
+/// visible to consumers before psyne_channel_commit.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_reservation
+{
+    /// <summary>capacity writable bytes, aligned as requested</summary>
+    public void* data;
+    /// <summary>bytes reserved (the size asked for)</summary>
+    public uint capacity;
+    /// <summary>commit_batch only: bytes to commit; reserve sets it to capacity</summary>
+    public uint length;
+    /// <summary>commit_batch only: the record type; reserve sets it to 0</summary>
+    public ushort type;
+    public ushort reserved0;
+    public uint reserved1;
+    /// <summary>identifies the reservation; pass it back unchanged</summary>
+    public ulong token;
+}
+
+/// <summary>
+/// A committed record. data stays valid and unchanged until the record is
+/// released; then the space may be reused at once.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_record
+{
+    /// <summary>length payload bytes, aligned as the producer asked</summary>
+    [NativeTypeName("const void *")]
+    public void* data;
+    public uint length;
+    /// <summary>the producer's record type</summary>
+    public ushort type;
+    public ushort reserved0;
+    /// <summary>identifies the record; pass it back unchanged to release</summary>
+    public ulong token;
+}
+
+/// <summary>
+/// Counters, shared by every handle of a channel (ipc: by every process).
+/// Each is updated just after the operation it counts, so a snapshot taken
+/// meanwhile (or after a producer died mid-commit) may lag by a record.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_channel_stats
+{
+    /// <summary>records committed (aborted reservations not counted)</summary>
+    public ulong messages_written;
+    /// <summary>payload bytes committed</summary>
+    public ulong bytes_written;
+    /// <summary>records handed to consumers</summary>
+    public ulong messages_read;
+    /// <summary>payload bytes handed to consumers</summary>
+    public ulong bytes_read;
+    /// <summary>records refused under PSYNE_FULL_DROP</summary>
+    public ulong drops;
+    /// <summary>PSYNE_E_FULL returned under PSYNE_FULL_FAIL</summary>
+    public ulong rejects;
+    /// <summary>blocking reserve calls that slept (futex or backoff sleep)</summary>
+    public ulong producer_stalls;
+    /// <summary>blocking read calls that slept</summary>
+    public ulong consumer_stalls;
+    /// <summary>ring bytes reserved or unreleased now (a snapshot)</summary>
+    public ulong used_bytes;
+    /// <summary>ring data bytes</summary>
+    public ulong capacity;
+}
+
+/// <summary>What a handle is attached to.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_channel_info
+{
+    /// <summary>ring data bytes</summary>
+    public ulong capacity;
+    /// <summary>largest payload with the default alignment (8)</summary>
+    public uint max_payload;
+    /// <summary>psyne_channel_kind</summary>
+    public int kind;
+    /// <summary>psyne_full_policy</summary>
+    public int full_policy;
+    /// <summary>psyne_wait_policy</summary>
+    public int wait_policy;
+    public uint spin_count;
+    public uint yield_count;
+    /// <summary>psyne_channel_transport</summary>
+    public int transport;
+    /// <summary>psyne_channel_role of this handle</summary>
+    public int role;
+    /// <summary>psyne_channel_state now</summary>
+    public int state;
+    /// <summary>FAULTED by a dead process: its pid; else 0</summary>
+    public int fault_pid;
+    /// <summary>the process that created the channel</summary>
+    public int creator_pid;
+    /// <summary>ipc: handles attached now (every process); inproc: 1</summary>
+    public uint attached;
+    /// <summary>inproc: psyne_alloc_kind of the ring; ipc: -1</summary>
+    public int alloc_kind;
+    public uint reserved0;
+    /// <summary>ipc: the name (NUL-terminated); inproc: ""</summary>
+    public fixed byte name[104];
+}
+
+internal enum psyne_dtype : int
+{
+    PSYNE_DTYPE_INVALID = 0,
+    PSYNE_DTYPE_F32 = 1,
+    /// <summary>IEEE 754 binary16</summary>
+    PSYNE_DTYPE_F16 = 2,
+    /// <summary>bfloat16</summary>
+    PSYNE_DTYPE_BF16 = 3,
+    PSYNE_DTYPE_F64 = 4,
+    PSYNE_DTYPE_I8 = 5,
+    PSYNE_DTYPE_U8 = 6,
+    PSYNE_DTYPE_I32 = 7,
+    PSYNE_DTYPE_I64 = 8,
+    /// <summary>packed ternary weights, 2 bits each (see above)</summary>
+    PSYNE_DTYPE_TERNARY2 = 9,
+}
+
+/// <summary>
+/// What the axes mean. Strides decide where elements are; the layout names
+/// the axis order (NCHW: shape is [N, C, H, W]; NHWC: [N, H, W, C]).
+/// </summary>
+internal enum psyne_tensor_layout : int
+{
+    /// <summary>C order: the last index varies fastest</summary>
+    PSYNE_LAYOUT_ROW_MAJOR = 0,
+    /// <summary>Fortran order: the first index varies fastest</summary>
+    PSYNE_LAYOUT_COL_MAJOR = 1,
+    /// <summary>rank 4, row-major strides</summary>
+    PSYNE_LAYOUT_NCHW = 2,
+    /// <summary>rank 4, row-major strides</summary>
+    PSYNE_LAYOUT_NHWC = 3,
+    /// <summary>any non-negative strides (a view)</summary>
+    PSYNE_LAYOUT_STRIDED = 4,
+}
+
+internal enum psyne_tensor_flags : int
+{
+    /// <summary>real = scale * (stored - zero_point)</summary>
+    PSYNE_TENSOR_QUANTIZED = 1,
+    /// <summary>compressed sparse rows: nnz and the three offsets are set</summary>
+    PSYNE_TENSOR_CSR = 2,
+}
+
+/// <summary>PSYNE_TENSOR_HEADER_BYTES bytes; every field little-endian; docs/wire-format.md.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_tensor_header
+{
+    /// <summary>PSYNE_TENSOR_MAGIC</summary>
+    public uint magic;
+    /// <summary>PSYNE_TENSOR_VERSION</summary>
+    public ushort version;
+    /// <summary>PSYNE_TENSOR_HEADER_BYTES</summary>
+    public ushort header_bytes;
+    /// <summary>psyne_dtype of the elements (CSR: of the values)</summary>
+    public byte dtype;
+    /// <summary>0 (a scalar) to PSYNE_TENSOR_MAX_RANK</summary>
+    public byte rank;
+    /// <summary>psyne_tensor_layout</summary>
+    public byte layout;
+    /// <summary>psyne_tensor_flags</summary>
+    public byte flags;
+    /// <summary>CSR: PSYNE_DTYPE_I32 or PSYNE_DTYPE_I64; else 0</summary>
+    public byte index_dtype;
+    /// <summary>0</summary>
+    public fixed byte reserved0[3];
+    /// <summary>shape[0 .. rank); the rest 0. Zero-size dimensions are allowed</summary>
+    public fixed ulong shape[8];
+    /// <summary>in elements, strides[0 .. rank); the rest 0</summary>
+    public fixed long strides[8];
+    /// <summary>QUANTIZED: finite and non-zero; else 0</summary>
+    public double scale;
+    /// <summary>QUANTIZED: the stored value of real 0; else 0</summary>
+    public long zero_point;
+    /// <summary>bytes from the header's first byte to the data; a multiple of 64</summary>
+    public ulong data_offset;
+    /// <summary>bytes of data; the record is exactly data_offset + data_bytes long</summary>
+    public ulong data_bytes;
+    /// <summary>CSR: stored entries; else 0</summary>
+    public ulong nnz;
+    /// <summary>CSR: from the header's first byte; multiples of 64; else 0</summary>
+    public ulong indptr_offset;
+    public ulong indices_offset;
+    public ulong values_offset;
+    /// <summary>0</summary>
+    public fixed byte reserved1[48];
+}
+
 internal static unsafe partial class PsyneNative
 {
     internal const string LibraryName = "psyne";
@@ -299,4 +649,516 @@ internal static unsafe partial class PsyneNative
     [LibraryImport(LibraryName, EntryPoint = "psyne_syslib_probe")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_info* @out);
+
+    /// <summary>
+    /// Weights per packed block along a row (K); rows are padded with zero
+    /// weights to a whole number of blocks.
+    /// </summary>
+    internal const int PSYNE_TERNARY_BLOCK_WEIGHTS = 256;
+
+    /// <summary>Bytes per packed block (2 bits per weight).</summary>
+    internal const int PSYNE_TERNARY_BLOCK_BYTES = 64;
+
+    /// <summary>Largest |xq|: activations are quantised to [-127, 127].</summary>
+    internal const int PSYNE_TERNARY_ACTIVATION_MAX = 127;
+
+    /// <summary>Largest cols (K): keeps every intermediate sum of the kernels inside int32.</summary>
+    internal const int PSYNE_TERNARY_MAX_COLS = 8388608;
+
+    /// <summary>Largest rows (N).</summary>
+    internal const int PSYNE_TERNARY_MAX_ROWS = 16777216;
+
+    /// <summary>Largest thread count psyne_threads_set accepts.</summary>
+    internal const int PSYNE_THREADS_MAX = 256;
+
+    /// <summary>the bytes 'P' 'S' 'Y' 'T' read as a little-endian uint32</summary>
+    internal const int PSYNE_PSYT_MAGIC = 1415140176;
+
+    /// <summary>the only version this library reads and writes</summary>
+    internal const int PSYNE_PSYT_VERSION = 1;
+
+    /// <summary>fixed header; scales follow it</summary>
+    internal const int PSYNE_PSYT_HEADER_BYTES = 64;
+
+    /// <summary>the packed weights start at a multiple of this in the file</summary>
+    internal const int PSYNE_PSYT_ALIGNMENT = 64;
+
+    /// <summary>CRC32C of every byte before it</summary>
+    internal const int PSYNE_PSYT_TRAILER_BYTES = 4;
+
+    /// <summary>eps of the weight quantiser: 1e-5f. Cannot fail.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_eps")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial float psyne_ternary_eps();
+
+    /// <summary>
+    /// Quantises float weights w (rows x cols, row-major) with absmean and packs
+    /// them. Every element must be finite: a NaN or infinity gives
+    /// PSYNE_E_INVALID_ARGUMENT naming its row, column and index. Allocates the
+    /// packed matrix (64-byte aligned, huge pages when it is 2 MiB or more); costs
+    /// two passes over w.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_quantize")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_quantize([NativeTypeName("const float *")] float* w, uint rows, uint cols, psyne_ternary_scale_mode mode, psyne_ternary_matrix** @out);
+
+    /// <summary>
+    /// Packs weights that are already ternary (wq: rows x cols, row-major, each -1,
+    /// 0 or 1) with their scale(s): scale_count must be 1 for
+    /// PSYNE_TERNARY_SCALE_TENSOR and rows for PSYNE_TERNARY_SCALE_ROW; scales must
+    /// be finite. For loaders of other formats (GGUF TQ2_0/TQ1_0) and for tests.
+    /// Allocates like psyne_ternary_quantize.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_pack")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_pack([NativeTypeName("const int8_t *")] sbyte* wq, uint rows, uint cols, psyne_ternary_scale_mode mode, [NativeTypeName("const float *")] float* scales, uint scale_count, psyne_ternary_matrix** @out);
+
+    /// <summary>Frees a matrix. NULL is accepted and ignored. The matrix must not be in use.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_free")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_free(psyne_ternary_matrix* matrix);
+
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_info")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_info([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, psyne_ternary_matrix_info* @out);
+
+    /// <summary>Copies the scale(s) into out; count must be at least info.scale_count.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_scales")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_scales([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, float* @out, uint count);
+
+    /// <summary>
+    /// Writes the ternary weights (-1, 0, 1) as rows x cols int8, row-major,
+    /// without padding; count must be at least rows * cols. Dequantised weight =
+    /// wq * scale.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_unpack")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_unpack([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, sbyte* wq_out, nuint count);
+
+    /// <summary>
+    /// Writes the .psyt image of matrix into buf and its size into *written.
+    /// buf == NULL with capacity == 0 is a size query: *written gets the size and
+    /// the call succeeds. A capacity smaller than the size gives
+    /// PSYNE_E_INVALID_ARGUMENT (with *written still set to the size needed).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_serialize")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_serialize([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, void* buf, nuint capacity, nuint* written);
+
+    /// <summary>
+    /// Reads a .psyt image of exactly length bytes. Every field is checked before
+    /// use: wrong magic or version, a truncated or oversized image, a CRC32C
+    /// mismatch, an impossible shape, non-finite scales or an invalid weight code
+    /// give PSYNE_E_FORMAT with a message saying what was expected and what was
+    /// found. Allocates the matrix; never reads outside buf.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_deserialize")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_deserialize([NativeTypeName("const void *")] void* buf, nuint length, psyne_ternary_matrix** @out);
+
+    /// <summary>
+    /// Writes matrix to path as a .psyt file (created or truncated; removed again
+    /// if writing fails). PSYNE_E_IO when the system refuses. Streams the data:
+    /// allocates nothing the size of the matrix.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_save")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_save([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, [NativeTypeName("const char *")] byte* path);
+
+    /// <summary>
+    /// Reads a .psyt file with the checks of psyne_ternary_deserialize, straight
+    /// into the new matrix (no second copy). PSYNE_E_NOT_FOUND when path does not
+    /// exist, PSYNE_E_IO when it cannot be read, PSYNE_E_FORMAT when it is not a
+    /// valid .psyt file.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_load")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_load([NativeTypeName("const char *")] byte* path, psyne_ternary_matrix** @out);
+
+    /// <summary>
+    /// Quantises x (tokens x cols, row-major) per token with absmax into xq
+    /// (tokens x cols int8) and absmax (tokens floats, a_t = max |x[t][:]|).
+    /// A NaN or infinity gives PSYNE_E_INVALID_ARGUMENT naming the token, column
+    /// and index. Allocates nothing; x and xq must not overlap.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_quantize_activations")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_quantize_activations([NativeTypeName("const float *")] float* x, uint tokens, uint cols, sbyte* xq, float* absmax);
+
+    /// <summary>
+    /// Raw integer accumulators: acc[t * rows + r] = sum_k Wq[r][k] * xq[t * cols + k]
+    /// for tokens tokens (xq: tokens x cols int8, any alignment; acc: tokens x rows
+    /// int32). Every kernel gives the same bits. Multi-threaded over rows.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_gemm_i32")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_gemm_i32([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, [NativeTypeName("const int8_t *")] sbyte* xq, uint tokens, int* acc);
+
+    /// <summary>
+    /// psyne_ternary_gemm_i32 with a named kernel, for tests and benchmarks.
+    /// PSYNE_E_UNSUPPORTED when this CPU cannot run it.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_kernel_gemm_i32")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_kernel_gemm_i32(psyne_ternary_kernel kernel, [NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, [NativeTypeName("const int8_t *")] sbyte* xq, uint tokens, int* acc);
+
+    /// <summary>
+    /// y[t * rows + r] = ((float)acc[t][r] * s(r)) * (absmax[t] / 127.0f), float32:
+    /// the scaled output for activations quantised by psyne_quantize_activations.
+    /// absmax values must be finite and &gt;= 0. Multi-threaded over rows.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_gemm")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ternary_gemm([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, [NativeTypeName("const int8_t *")] sbyte* xq, [NativeTypeName("const float *")] float* absmax, uint tokens, float* y);
+
+    /// <summary>
+    /// A BitLinear layer without its normalisation: quantises x (tokens x cols
+    /// float) into the caller's xq_scratch (tokens x cols) and absmax_scratch
+    /// (tokens), then runs psyne_ternary_gemm into y (tokens x rows).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_bitlinear")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_bitlinear([NativeTypeName("const psyne_ternary_matrix *")] psyne_ternary_matrix* matrix, [NativeTypeName("const float *")] float* x, uint tokens, sbyte* xq_scratch, float* absmax_scratch, float* y);
+
+    /// <summary>The kernel PSYNE_TERNARY_KERNEL_AUTO resolves to now.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_kernel_selected")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_ternary_kernel psyne_ternary_kernel_selected();
+
+    /// <summary>"auto", "scalar", "avx2", "avx512", "avx512-vnni"; "unknown" otherwise. Static storage.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ternary_kernel_name")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [return: NativeTypeName("const char *")]
+    internal static partial byte* psyne_ternary_kernel_name(psyne_ternary_kernel kernel);
+
+    /// <summary>
+    /// Sets how many threads libpsyne's parallel kernels use, the calling thread
+    /// included: 1 runs everything on the caller with no synchronisation; 0 restores
+    /// the default, the number of online CPUs. At most PSYNE_THREADS_MAX. Workers
+    /// are created on first use and kept (parked) for later calls. Takes effect
+    /// for calls that start after it returns.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_threads_set")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_threads_set(uint count);
+
+    /// <summary>The thread count parallel kernels use now (at least 1). Cannot fail.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_threads_get")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial uint psyne_threads_get();
+
+    /// <summary>Smallest and largest ring (data region) in bytes; the capacity is a power of two.</summary>
+    internal const int PSYNE_CHANNEL_MIN_CAPACITY = 4096;
+
+    internal const int PSYNE_CHANNEL_MAX_CAPACITY = 1073741824;
+
+    internal const int PSYNE_CHANNEL_DEFAULT_CAPACITY = 1048576;
+
+    /// <summary>Defaults of psyne_channel_options_init.</summary>
+    internal const int PSYNE_CHANNEL_DEFAULT_SPIN_COUNT = 2000;
+
+    internal const int PSYNE_CHANNEL_DEFAULT_YIELD_COUNT = 50;
+
+    /// <summary>Every record starts with this header; records start at multiples of PSYNE_RECORD_ALIGNMENT.</summary>
+    internal const int PSYNE_RECORD_HEADER_BYTES = 8;
+
+    internal const int PSYNE_RECORD_ALIGNMENT = 8;
+
+    /// <summary>Largest payload alignment a reserve may ask for (a power of two).</summary>
+    internal const int PSYNE_RECORD_MAX_ALIGNMENT = 1024;
+
+    /// <summary>Payload alignment for tensor data (psyne_tensor_header).</summary>
+    internal const int PSYNE_TENSOR_ALIGNMENT = 64;
+
+    /// <summary>
+    /// The shared segment (docs/wire-format.md).
+    /// the bytes 'P' 'S' 'Y' 'C' read as a little-endian uint32
+    /// </summary>
+    internal const int PSYNE_SEGMENT_MAGIC = 1129927504;
+
+    /// <summary>the only layout this library reads and writes</summary>
+    internal const int PSYNE_SEGMENT_LAYOUT_VERSION = 1;
+
+    /// <summary>the ring data starts here; the control block is before it</summary>
+    internal const int PSYNE_SEGMENT_DATA_OFFSET = 4096;
+
+    /// <summary>longest ipc name, in bytes</summary>
+    internal const int PSYNE_IPC_NAME_MAX = 100;
+
+    /// <summary>handles (across all processes) attached to one segment at once</summary>
+    internal const int PSYNE_IPC_MAX_ATTACH = 16;
+
+    /// <summary>how often a handle checks that its peers live</summary>
+    internal const int PSYNE_IPC_LIVENESS_INTERVAL_MS = 50;
+
+    /// <summary>longest single sleep of a blocked call, between liveness checks</summary>
+    internal const int PSYNE_IPC_WAIT_SLICE_MS = 50;
+
+    /// <summary>
+    /// Defaults: SPSC, PSYNE_CHANNEL_DEFAULT_CAPACITY, PSYNE_FULL_BLOCK,
+    /// PSYNE_WAIT_FUTEX with the default spin and yield counts, no flags.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_options_init")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_options_init(psyne_channel_options* @out);
+
+    /// <summary>
+    /// Creates a channel in this process's heap (psyne_alloc). Every thread of the
+    /// process uses the same handle. Allocates capacity + 4 KiB once.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_create_inproc")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_create_inproc([NativeTypeName("const psyne_channel_options *")] psyne_channel_options* options, psyne_channel** @out);
+
+    /// <summary>
+    /// Creates the shared segment for ipc://name (shm_open "/psyne-&lt;uid&gt;-&lt;name&gt;",
+    /// mode 0600, O_EXCL) and attaches to it with role. Names are 1 to
+    /// PSYNE_IPC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'.
+    /// A segment of that name left by processes that all died is replaced; one in
+    /// use by a live process gives PSYNE_E_INVALID_ARGUMENT naming its pid; a file
+    /// that is not a psyne segment gives PSYNE_E_FORMAT (psyne_ipc_unlink removes it).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_create_ipc")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_create_ipc([NativeTypeName("const char *")] byte* name, [NativeTypeName("const psyne_channel_options *")] psyne_channel_options* options, int role, psyne_channel** @out);
+
+    /// <summary>
+    /// Attaches to an existing segment with role. PSYNE_E_NOT_FOUND when none
+    /// exists; PSYNE_E_FORMAT when the file is not a segment this library reads
+    /// (wrong magic, layout version, checksum or sizes); PSYNE_E_FULL when
+    /// PSYNE_IPC_MAX_ATTACH handles are attached, or the role is taken on a
+    /// single-producer/-consumer side by a live process. A segment whose
+    /// processes all died opens FAULTED: a consumer drains what was committed,
+    /// then gets PSYNE_E_CLOSED.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_open_ipc")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_open_ipc([NativeTypeName("const char *")] byte* name, int role, psyne_channel** @out);
+
+    /// <summary>
+    /// Shuts the channel down as psyne_channel_shutdown does (inproc: for every
+    /// user; ipc: for this handle's role, and the segment is removed when its last
+    /// handle closes), then frees the handle. channel may be NULL. Must not run
+    /// concurrently with any other call on the handle.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_close")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_close(psyne_channel* channel);
+
+    /// <summary>
+    /// Ends the channel for writing: inproc, or an ipc handle whose role includes
+    /// PRODUCER: reserves fail with PSYNE_E_CLOSED, consumers read what was
+    /// committed, then get PSYNE_E_CLOSED. An ipc consumer-only handle: producers
+    /// get PSYNE_E_CLOSED when no consumer is left. Wakes every blocked call.
+    /// The handle stays valid (close it later). Thread-safe, idempotent.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_shutdown")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_shutdown(psyne_channel* channel);
+
+    /// <summary>
+    /// Makes every call blocked in this handle return PSYNE_E_TIMEOUT now (the
+    /// channel is unchanged); calls that start later wait normally. For managed
+    /// cancellation: register wake_all on the token. Thread-safe.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_wake_all")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_wake_all(psyne_channel* channel);
+
+    /// <summary>
+    /// Reserves size bytes (0 allowed) with the payload aligned to alignment (0
+    /// means 8; else a power of two up to PSYNE_RECORD_MAX_ALIGNMENT). Never
+    /// waits: PSYNE_E_FULL when there is no room now (counted as a drop or reject
+    /// under those policies). A size larger than the ring can ever hold gives
+    /// PSYNE_E_INVALID_ARGUMENT naming both sizes.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_try_reserve")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_try_reserve(psyne_channel* channel, uint size, uint alignment, psyne_reservation* @out);
+
+    /// <summary>
+    /// As try_reserve, but under PSYNE_FULL_BLOCK waits up to timeout_ns for room
+    /// (PSYNE_E_TIMEOUT after). Drop and Fail never wait.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_reserve")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_reserve(psyne_channel* channel, uint size, uint alignment, ulong timeout_ns, psyne_reservation* @out);
+
+    /// <summary>
+    /// Publishes a reservation as a record of length bytes (length &lt;= capacity;
+    /// the rest of the reservation is given back) and type. Wakes a sleeping
+    /// consumer. Each reservation is committed or aborted exactly once.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_commit")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_commit(psyne_channel* channel, [NativeTypeName("const psyne_reservation *")] psyne_reservation* reservation, uint length, ushort type);
+
+    /// <summary>Gives a reservation back unpublished (consumers never see it).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_abort")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_abort(psyne_channel* channel, [NativeTypeName("const psyne_reservation *")] psyne_reservation* reservation);
+
+    /// <summary>
+    /// Takes the next committed record, or PSYNE_E_TIMEOUT when none is ready.
+    /// After a shutdown or a dead peer, PSYNE_E_CLOSED once the ring is drained.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_try_read")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_try_read(psyne_channel* channel, psyne_record* @out);
+
+    /// <summary>As try_read, waiting up to timeout_ns.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_read")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_read(psyne_channel* channel, ulong timeout_ns, psyne_record* @out);
+
+    /// <summary>
+    /// Gives a record's space back to producers. Records may be released in any
+    /// order; space is reused in ring order, once every earlier record is released.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_release")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_release(psyne_channel* channel, [NativeTypeName("const psyne_record *")] psyne_record* record);
+
+    /// <summary>
+    /// Reserves count records of sizes[i] bytes, all with the same alignment, in
+    /// ring order: as many as fit now (at least 1, else PSYNE_E_FULL), written to
+    /// out[0 .. *reserved). A batch never wraps around the ring halfway through
+    /// unless it has to, and then fewer may be reserved.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_try_reserve_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_try_reserve_batch(psyne_channel* channel, [NativeTypeName("const uint32_t *")] uint* sizes, uint count, uint alignment, psyne_reservation* @out, uint* reserved);
+
+    /// <summary>As try_reserve_batch, waiting up to timeout_ns until at least one fits.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_reserve_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_reserve_batch(psyne_channel* channel, [NativeTypeName("const uint32_t *")] uint* sizes, uint count, uint alignment, ulong timeout_ns, psyne_reservation* @out, uint* reserved);
+
+    /// <summary>Commits count reservations, each with its own length and type fields.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_commit_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_commit_batch(psyne_channel* channel, [NativeTypeName("const psyne_reservation *")] psyne_reservation* reservations, uint count);
+
+    /// <summary>
+    /// Takes up to max_count committed records (at least 1, else PSYNE_E_TIMEOUT
+    /// or PSYNE_E_CLOSED as try_read) into out[0 .. *count).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_try_read_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_try_read_batch(psyne_channel* channel, uint max_count, psyne_record* @out, uint* count);
+
+    /// <summary>As try_read_batch, waiting up to timeout_ns for the first record.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_read_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_read_batch(psyne_channel* channel, uint max_count, ulong timeout_ns, psyne_record* @out, uint* count);
+
+    /// <summary>Releases count records.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_release_batch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_channel_release_batch(psyne_channel* channel, [NativeTypeName("const psyne_record *")] psyne_record* records, uint count);
+
+    /// <summary>Counters (a consistent-enough snapshot: each field is read atomically).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_stats_get")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_stats_get(psyne_channel* channel, psyne_channel_stats* @out);
+
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_info_get")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_info_get(psyne_channel* channel, psyne_channel_info* @out);
+
+    /// <summary>
+    /// Removes the segment ipc://name (whatever its contents) so that the name can
+    /// be created afresh. Processes still attached keep their mapping. Use it for
+    /// a segment a crashed process left behind. PSYNE_E_NOT_FOUND if none.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ipc_unlink")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ipc_unlink([NativeTypeName("const char *")] byte* name);
+
+    /// <summary>
+    /// Writes the file system path of ipc://name ("/dev/shm/psyne-&lt;uid&gt;-&lt;name&gt;" on
+    /// Linux), NUL-terminated, to out (capacity bytes). For tools and tests.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_ipc_segment_path")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_ipc_segment_path([NativeTypeName("const char *")] byte* name, byte* @out, uint capacity);
+
+    /// <summary>the bytes 'P' 'S' 'T' 'N' read as a little-endian uint32</summary>
+    internal const int PSYNE_TENSOR_MAGIC = 1314149200;
+
+    /// <summary>the only version this library reads and writes</summary>
+    internal const int PSYNE_TENSOR_VERSION = 1;
+
+    internal const int PSYNE_TENSOR_HEADER_BYTES = 256;
+
+    internal const int PSYNE_TENSOR_MAX_RANK = 8;
+
+    internal const int PSYNE_TENSOR_TERNARY_BLOCK_ELEMENTS = 256;
+
+    internal const int PSYNE_TENSOR_TERNARY_BLOCK_BYTES = 64;
+
+    /// <summary>
+    /// Fills a dense tensor header: strides for the layout (row-major for
+    /// ROW_MAJOR, NCHW, NHWC and STRIDED; column-major for COL_MAJOR; 0 for
+    /// TERNARY2), data_offset = PSYNE_TENSOR_HEADER_BYTES and data_bytes.
+    /// PSYNE_E_INVALID_ARGUMENT for an unknown dtype or layout, a rank over 8, a
+    /// layout whose rank does not match, or a size that overflows 64 bits. The
+    /// record to reserve is psyne_tensor_record_bytes. Set scale and zero_point
+    /// (and the QUANTIZED flag) afterwards if the values are quantised.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_tensor_header_init")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_tensor_header_init(psyne_tensor_header* @out, int dtype, uint rank, [NativeTypeName("const uint64_t *")] ulong* shape, int layout);
+
+    /// <summary>
+    /// Fills a CSR header for a rows x cols matrix with nnz entries of dtype and
+    /// indices of index_dtype (PSYNE_DTYPE_I32 or PSYNE_DTYPE_I64).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_tensor_header_init_csr")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_tensor_header_init_csr(psyne_tensor_header* @out, int dtype, int index_dtype, ulong rows, ulong cols, ulong nnz);
+
+    /// <summary>data_offset + data_bytes: the record length for this header.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_tensor_record_bytes")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_tensor_record_bytes([NativeTypeName("const psyne_tensor_header *")] psyne_tensor_header* header, ulong* @out);
+
+    /// <summary>
+    /// Checks a received tensor record of length bytes and points *out at its
+    /// header. Every field is checked against the record's bounds before use:
+    /// PSYNE_E_FORMAT (with what was expected and found) for a wrong magic or
+    /// version, an unknown dtype/layout/flag, a rank over 8, a shape whose size
+    /// overflows, strides that address bytes outside the data, a data_offset not a
+    /// multiple of 64, a data length that disagrees with the record length, CSR
+    /// arrays that overlap or fall outside the data, or non-zero reserved bytes.
+    /// PSYNE_E_INVALID_ARGUMENT for a NULL pointer or a record not 8-byte aligned.
+    /// Reads only the header (not the CSR arrays' contents).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_tensor_validate")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_tensor_validate([NativeTypeName("const void *")] void* record, nuint length, [NativeTypeName("const psyne_tensor_header **")] psyne_tensor_header** @out);
+
+    /// <summary>Bytes per element of dtype (TERNARY2: 0, it is sub-byte). 0 for an unknown dtype.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_dtype_size")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial uint psyne_dtype_size(int dtype);
+
+    /// <summary>"f32", "f16", "bf16", "f64", "i8", "u8", "i32", "i64", "ternary2"; "invalid" otherwise. Static storage.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_dtype_name")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [return: NativeTypeName("const char *")]
+    internal static partial byte* psyne_dtype_name(int dtype);
 }

@@ -13,6 +13,8 @@ public static class Program
             InfoCommand.Create(),
             DemoCommand.Create(),
             BenchCommand.Create(),
+            TernaryCommand.Create(),
+            ChannelPeerCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

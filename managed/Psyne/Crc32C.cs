@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Psyne.Interop;
 using Psyne.Native;
 
@@ -35,6 +37,11 @@ public static class Crc32C
     public static unsafe uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         NativeRuntime.EnsureInitialized();
+        // Below this size the call into libpsyne costs more than the checksum: one crc32
+        // instruction chain in managed code is the fastest there is (it is what libpsyne's
+        // hardware variant does for short tails too). PSYNE_ISA=scalar turns it off.
+        if (data.Length <= ManagedMaxLength && NativeRuntime.HardwareCrcInManagedCode)
+            return ManagedHardware(crc, data);
         uint result;
         psyne_status status;
         fixed (byte* p = data)
@@ -45,6 +52,21 @@ public static class Crc32C
         }
         NativeStatus.ThrowIfFailed(status);
         return result;
+    }
+
+    private const int ManagedMaxLength = 128;
+
+    private static uint ManagedHardware(uint crc, ReadOnlySpan<byte> data)
+    {
+        ulong reg = ~crc;
+        ref byte p = ref MemoryMarshal.GetReference(data);
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+            reg = Sse42.X64.Crc32(reg, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i)));
+        uint r = (uint)reg;
+        for (; i < data.Length; i++)
+            r = Sse42.Crc32(r, Unsafe.Add(ref p, i));
+        return ~r;
     }
 
     /// <summary>Writes the CRC32C of <paramref name="source"/> to <paramref name="destination"/> (little-endian).</summary>

@@ -26,6 +26,27 @@ public static class PsyneRuntime
     {
         NativeRuntime.EnsureInitialized();
         NativeStatus.ThrowIfFailed(PsyneNative.psyne_isa_select((psyne_isa)isa));
+        NativeRuntime.IsaChanged();
+    }
+
+    /// <summary>
+    /// Threads libpsyne's parallel kernels use (the caller's thread included); starts at the
+    /// number of online CPUs. 1 runs every kernel on the calling thread.
+    /// </summary>
+    /// <exception cref="PsyneArgumentException">0, or more than the library's maximum.</exception>
+    public static int Threads
+    {
+        get
+        {
+            NativeRuntime.EnsureInitialized();
+            return (int)PsyneNative.psyne_threads_get();
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            NativeRuntime.EnsureInitialized();
+            NativeStatus.ThrowIfFailed(PsyneNative.psyne_threads_set((uint)value));
+        }
     }
 
     /// <summary>Parses an ISA name as <c>PSYNE_ISA</c> accepts it (scalar, avx2, avx512; any case).</summary>

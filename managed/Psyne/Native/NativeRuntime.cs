@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Psyne.Interop;
 
 namespace Psyne.Native;
@@ -17,6 +18,15 @@ internal static class NativeRuntime
     private static volatile bool _initialized;
     private static nint _handle;
     private static Exception? _failure;
+
+    /// <summary>
+    /// True when short checksums may use the crc32 instruction from managed code: the CPU has it
+    /// and the selected ISA is not scalar. Refreshed whenever the ISA changes.
+    /// </summary>
+    public static bool HardwareCrcInManagedCode { get; private set; }
+
+    internal static void IsaChanged() =>
+        HardwareCrcInManagedCode = Sse42.X64.IsSupported && PsyneNative.psyne_isa_selected() != psyne_isa.PSYNE_ISA_SCALAR;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void EnsureInitialized()
@@ -40,6 +50,7 @@ internal static class NativeRuntime
                 _handle = NativeLibraryLocator.Load(NativeLibraryLocator.DefaultCandidates());
                 NativeLibrary.SetDllImportResolver(typeof(NativeRuntime).Assembly, Resolve);
                 NativeStatus.ThrowIfFailed(PsyneNative.psyne_init());
+                IsaChanged();
                 _initialized = true;
             }
             catch (PsyneException e)

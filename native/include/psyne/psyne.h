@@ -210,5 +210,7 @@ PSYNE_API psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_inf
 }
 #endif
 
+#include "psyne/psyne_ternary.h"
+#include "psyne/psyne_channel.h"
 
 #endif /* PSYNE_H */

@@ -100,7 +100,7 @@ public class Crc32CTests
     public void Public_API_matches_the_reference_at_every_ISA_including_large_buffers()
     {
         var random = new Random(5);
-        foreach (int length in new[] { 0, 1, 7, 255, 4095, 4096, 4097, 65536 + 3, (1 << 20) + 13 })
+        foreach (int length in new[] { 0, 1, 7, 64, 127, 128, 129, 255, 4095, 4096, 4097, 65536 + 3, (1 << 20) + 13 })
         {
             byte[] data = new byte[length + 5];
             random.NextBytes(data);

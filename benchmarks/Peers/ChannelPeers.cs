@@ -1,0 +1,432 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using System.Threading.Channels;
+using Psyne.Messaging;
+using PsyneChannel = Psyne.Messaging.Channel;
+using ChannelOptions = Psyne.Messaging.ChannelOptions;
+
+namespace Psyne.Benchmarks.Peers;
+
+/// <summary>A 64-byte message for the peers that move structs (System.Threading.Channels).</summary>
+[StructLayout(LayoutKind.Sequential, Size = 64)]
+public struct Message64
+{
+    public long Sequence;
+}
+
+/// <summary>
+/// The payload every channel benchmark, demo and peer process writes and checks: the sequence
+/// number (8 bytes, little-endian), then the low byte of the sequence in every other byte. A
+/// reader checks every byte, so a benchmark that "reads" a message really touches all of it.
+/// </summary>
+public static class SequencedPayload
+{
+    public static void Fill(Span<byte> payload, ulong sequence)
+    {
+        if (payload.Length >= 8)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(payload, sequence);
+            payload[8..].Fill((byte)sequence);
+        }
+        else
+        {
+            payload.Fill((byte)sequence);
+        }
+    }
+
+    public static bool Check(ReadOnlySpan<byte> payload, ulong sequence)
+    {
+        if (payload.Length < 8)
+            return payload.IndexOfAnyExcept((byte)sequence) < 0;
+        return BinaryPrimitives.ReadUInt64LittleEndian(payload) == sequence && payload[8..].IndexOfAnyExcept((byte)sequence) < 0;
+    }
+
+    /// <summary>The sequence number of a payload of at least 8 bytes.</summary>
+    public static ulong SequenceOf(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadUInt64LittleEndian(payload);
+}
+
+/// <summary>The values of tensor number <c>sequence</c> in the demo and the multi-process tests: cheap to make, different in every element and tensor.</summary>
+public static class TensorPattern
+{
+    private const int Period = 1 << 16;
+    private static readonly float[] Ramp = Enumerable.Range(0, Period).Select(j => j * 0.25f).ToArray();
+
+    /// <summary><c>data[i] = sequence % 1000 + (i &amp; 0xFFFF) * 0.25f</c>, vectorised (TensorPrimitives.Add).</summary>
+    public static void Fill(Span<float> data, long sequence)
+    {
+        float offset = sequence % 1000;
+        for (int start = 0; start < data.Length; start += Period)
+        {
+            Span<float> block = data.Slice(start, Math.Min(Period, data.Length - start));
+            System.Numerics.Tensors.TensorPrimitives.Add(Ramp.AsSpan(0, block.Length), offset, block);
+        }
+    }
+}
+
+/// <summary>
+/// Pins the calling thread to one CPU (Linux sched_setaffinity) and restores it afterwards, so
+/// that two busy-polling threads or processes run on different cores. A no-op elsewhere.
+/// </summary>
+public static unsafe partial class CpuAffinity
+{
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static partial int SetAffinity(int pid, nint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int GetAffinity(int pid, nint size, ulong* mask);
+
+    /// <summary>Pins the calling thread to <paramref name="cpu"/>; returns a scope that restores the previous set, or null where pinning is not possible.</summary>
+    public static Scope? Pin(int cpu)
+    {
+        if (!OperatingSystem.IsLinux() || cpu < 0 || cpu >= 1024)
+            return null;
+        var scope = new Scope();
+        fixed (ulong* previous = scope.Previous)
+        {
+            if (GetAffinity(0, 128, previous) != 0)
+                return null;
+        }
+        ulong* mask = stackalloc ulong[16];
+        new Span<ulong>(mask, 16).Clear();
+        mask[cpu / 64] = 1UL << (cpu % 64);
+        return SetAffinity(0, 128, mask) == 0 ? scope : null;
+    }
+
+    public sealed class Scope : IDisposable
+    {
+        internal readonly ulong[] Previous = new ulong[16];
+
+        public void Dispose()
+        {
+            fixed (ulong* p = Previous)
+                SetAffinity(0, 128, p);
+        }
+    }
+}
+
+/// <summary>Latency sampling: one timestamp pair per round trip, the median of many.</summary>
+public static class RoundTrips
+{
+    /// <summary>Median nanoseconds of <paramref name="roundTrip"/> over about <paramref name="budget"/>, after a warm-up.</summary>
+    public static double MedianNanoseconds(Action roundTrip, TimeSpan budget, int maxSamples = 200_000)
+    {
+        long warmEnd = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * Math.Min(0.2, budget.TotalSeconds / 4));
+        int warm = 0;
+        while (Stopwatch.GetTimestamp() < warmEnd || warm < 100)
+        {
+            roundTrip();
+            warm++;
+        }
+        var samples = new long[maxSamples];
+        long end = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * budget.TotalSeconds);
+        int n = 0;
+        while (n < maxSamples && (n < 1000 || Stopwatch.GetTimestamp() < end))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            roundTrip();
+            samples[n++] = Stopwatch.GetTimestamp() - t0;
+        }
+        Array.Sort(samples, 0, n);
+        return samples[n / 2] * 1e9 / Stopwatch.Frequency;
+    }
+}
+
+/// <summary>
+/// The in-process peer: a bounded System.Threading.Channels channel of 64-byte structs, single
+/// reader and writer, a consumer thread that checks every sequence number. Both sides spin a
+/// little before they block (SpinWait, then WaitToRead/WriteAsync), as Psyne's default policy does.
+/// </summary>
+public sealed class ThreadingChannelsSpsc : IDisposable
+{
+    private readonly Channel<Message64> _channel;
+    private readonly Thread _consumer;
+    private readonly int _consumerCpu;
+    private long _sent;
+    private PaddedCounter _consumed; // written by the consumer only, on a line of its own
+    private long _errors;
+
+    /// <param name="capacity">Messages the channel holds.</param>
+    /// <param name="consumerCpu">The CPU the consumer thread pins itself to; -1: none.</param>
+    public ThreadingChannelsSpsc(int capacity, int consumerCpu = -1)
+    {
+        _consumerCpu = consumerCpu;
+        _channel = System.Threading.Channels.Channel.CreateBounded<Message64>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _consumer = new Thread(Consume) { IsBackground = true, Name = "stc-consumer" };
+        _consumer.Start();
+    }
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Sends <paramref name="count"/> messages and returns once the consumer has taken them all.</summary>
+    public void Send(long count)
+    {
+        ChannelWriter<Message64> writer = _channel.Writer;
+        long sent = _sent;
+        for (long i = 0; i < count; i++)
+        {
+            var message = new Message64 { Sequence = sent++ };
+            var spin = new SpinWait();
+            while (!writer.TryWrite(message))
+            {
+                if (spin.NextSpinWillYield)
+                {
+                    ValueTask<bool> wait = writer.WaitToWriteAsync();
+                    if (!wait.IsCompleted)
+                        wait.AsTask().Wait();
+                    spin.Reset();
+                }
+                else
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+            }
+        }
+        _sent = sent;
+        var drain = new SpinWait();
+        while (Volatile.Read(ref _consumed.Value) != sent)
+            drain.SpinOnce(sleep1Threshold: -1);
+    }
+
+    private void Consume()
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
+        ChannelReader<Message64> reader = _channel.Reader;
+        long expected = 0;
+        while (true)
+        {
+            if (reader.TryRead(out Message64 message))
+            {
+                if (message.Sequence != expected)
+                    Interlocked.Increment(ref _errors);
+                expected = message.Sequence + 1;
+                Volatile.Write(ref _consumed.Value, expected);
+                continue;
+            }
+            var spin = new SpinWait();
+            while (!reader.TryPeek(out _) && !spin.NextSpinWillYield)
+                spin.SpinOnce(sleep1Threshold: -1);
+            if (spin.NextSpinWillYield)
+            {
+                ValueTask<bool> wait = reader.WaitToReadAsync();
+                bool more = wait.IsCompleted ? wait.Result : wait.AsTask().Result;
+                if (!more)
+                    return;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _channel.Writer.TryComplete();
+        _consumer.Join();
+    }
+}
+
+/// <summary>
+/// Psyne's side of the in-process case, shaped like <see cref="ThreadingChannelsSpsc"/>: an
+/// inproc SPSC ring, 64-byte records reserved and filled in place by the caller, and a consumer
+/// thread that reads them in place, checks every byte and releases them.
+/// </summary>
+public sealed class PsyneInprocSpsc : IDisposable
+{
+    private const int Batch = 64;
+    private readonly PsyneChannel _channel;
+    private readonly Thread _consumer;
+    private readonly int _size;
+    private readonly int _consumerCpu;
+    private readonly bool _batch;
+    private readonly Message64[] _out = new Message64[Batch];
+    private ulong _sent;
+    private PaddedCounter _consumed; // written by the consumer only, on a line of its own
+    private long _errors;
+
+    /// <param name="batch">
+    /// Move <see cref="Message64"/> structs 64 at a time with WriteBatch/TryReadBatch (one copy in,
+    /// one copy out, as System.Threading.Channels does) instead of filling and reading each record in place.
+    /// </param>
+    public PsyneInprocSpsc(string name, long capacity, int size, WaitPolicy wait = WaitPolicy.SpinYieldFutex, int consumerCpu = -1,
+                           bool batch = false)
+    {
+        _consumerCpu = consumerCpu;
+        _batch = batch;
+        if (batch && size != 64)
+            throw new ArgumentException("Batches move 64-byte messages.", nameof(size));
+        _size = size;
+        _channel = PsyneChannel.Create($"inproc://{name}", new ChannelOptions { Capacity = capacity, WaitPolicy = wait });
+        _consumer = new Thread(Consume) { IsBackground = true, Name = "psyne-consumer" };
+        _consumer.Start();
+    }
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public void Send(long count)
+    {
+        ulong sent = _sent;
+        if (_batch)
+        {
+            for (long done = 0; done < count;)
+            {
+                int n = (int)Math.Min(Batch, count - done);
+                for (int i = 0; i < n; i++)
+                    _out[i].Sequence = (long)sent++;
+                _channel.WriteBatch<Message64>(_out.AsSpan(0, n));
+                done += n;
+            }
+        }
+        else
+        {
+            for (long i = 0; i < count; i++)
+            {
+                ChannelReservation r = _channel.Reserve(_size);
+                SequencedPayload.Fill(r.Span, sent++);
+                r.Commit();
+            }
+        }
+        _sent = sent;
+        var drain = new SpinWait();
+        while ((ulong)Volatile.Read(ref _consumed.Value) != sent)
+            drain.SpinOnce(sleep1Threshold: -1);
+    }
+
+    private void Consume()
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
+        ulong expected = 0;
+        var received = new Message64[Batch];
+        try
+        {
+            while (_batch)
+            {
+                int n = _channel.TryReadBatch<Message64>(received);
+                if (n == 0)
+                {
+                    received[0] = _channel.Read<Message64>(); // wait for the next one
+                    n = 1;
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    if ((ulong)received[i].Sequence != expected++)
+                        Interlocked.Increment(ref _errors);
+                }
+                Volatile.Write(ref _consumed.Value, (long)expected);
+            }
+            while (true)
+            {
+                ChannelMessage message = _channel.Read();
+                if (!SequencedPayload.Check(message.Payload, expected))
+                    Interlocked.Increment(ref _errors);
+                message.Release();
+                Volatile.Write(ref _consumed.Value, (long)++expected);
+            }
+        }
+        catch (PsyneClosedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _channel.Complete();
+        _consumer.Join();
+        _channel.Dispose();
+    }
+}
+
+/// <summary>A counter alone on its pair of cache lines, so the thread that writes it shares them with nobody.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 256)]
+public struct PaddedCounter
+{
+    [FieldOffset(128)] public long Value;
+}
+
+/// <summary>
+/// The floor for a round trip between two cores: two threads (pinned to CPUs 0 and 1 where
+/// possible) bouncing a counter on one shared cache line with volatile loads and stores, a pause
+/// instruction between polls as Psyne's spin policy does.
+/// </summary>
+public sealed class VolatilePingPong : IDisposable
+{
+    private readonly long[] _line = new long[32]; // [8] ping, [9] pong: one cache line, away from the array header
+    private readonly Thread _echo;
+    private readonly int _echoCpu;
+    private long _sequence;
+
+    public VolatilePingPong(int echoCpu)
+    {
+        _echoCpu = echoCpu;
+        _echo = new Thread(Echo) { IsBackground = true, Name = "pingpong-echo" };
+        _echo.Start();
+    }
+
+    public void RoundTrip()
+    {
+        long s = ++_sequence;
+        Volatile.Write(ref _line[8], s);
+        while (Volatile.Read(ref _line[9]) != s)
+            Pause();
+    }
+
+    private void Echo()
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_echoCpu);
+        long last = 0;
+        while (true)
+        {
+            long s;
+            while ((s = Volatile.Read(ref _line[8])) == last)
+                Pause();
+            if (s < 0)
+                return;
+            Volatile.Write(ref _line[9], s);
+            last = s;
+        }
+    }
+
+    private static void Pause()
+    {
+        if (X86Base.IsSupported)
+            X86Base.Pause();
+    }
+
+    public void Dispose()
+    {
+        Volatile.Write(ref _line[8], -1);
+        _echo.Join();
+    }
+}
+
+/// <summary>The other end of a pipe ping-pong or stream: writes fixed-size messages to a child's stdin and reads its stdout.</summary>
+public sealed class PipeClient(Stream toChild, Stream fromChild, int size)
+{
+    private readonly byte[] _out = new byte[size];
+    private readonly byte[] _in = new byte[size];
+    private ulong _sequence;
+
+    public void RoundTrip()
+    {
+        SequencedPayload.Fill(_out, ++_sequence);
+        toChild.Write(_out);
+        toChild.Flush();
+        fromChild.ReadExactly(_in);
+        if (SequencedPayload.SequenceOf(_in) != _sequence)
+            throw new InvalidOperationException($"pipe echo returned message {SequencedPayload.SequenceOf(_in)}, expected {_sequence}");
+    }
+
+    /// <summary>Writes <paramref name="count"/> messages, one write call each.</summary>
+    public void Stream(long count)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            SequencedPayload.Fill(_out, _sequence++);
+            toChild.Write(_out);
+        }
+        toChild.Flush();
+    }
+}

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Globalization;
+using Psyne.Benchmarks.Peers;
+using Psyne.Cli.Commands;
+using Psyne.Messaging;
+
+namespace Psyne.Cli.Bench;
+
+/// <summary>
+/// Zero-copy channels against their closest peers, each pair in the same run: System.Threading.Channels
+/// in one process; an anonymous pipe to a child process; a cache line bounced between two pinned
+/// threads (the floor for any cross-core round trip); Buffer.MemoryCopy. The ipc cases run a
+/// second real process (<c>psyne channel-peer</c>) that checks every byte it reads.
+/// </summary>
+public sealed class ChannelSuite : IBenchSuite
+{
+    private const int Small = 64;
+    private const int Large = 1 << 20;
+
+    public string Name => "channel";
+
+    public string Description => "zero-copy channels: inproc vs System.Threading.Channels, ipc vs pipes, round trips vs a shared cache line, 1 MiB vs memcpy";
+
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget)
+    {
+        yield return () => InprocThroughput(budget);
+        yield return () => IpcThroughput(budget);
+        if (Environment.ProcessorCount >= 2)
+            yield return () => SpinRoundTrip(budget);
+        yield return () => FutexRoundTrip(budget);
+        yield return () => LargeMessages(budget);
+    }
+
+    private static string Unique(string label) => $"bench-{Environment.ProcessId}-{label}";
+
+    private IEnumerable<BenchResult> InprocThroughput(TimeSpan budget)
+    {
+        // Producer (this thread) on CPU 0, consumer on CPU 1, for both; unpinned on a 1-CPU machine.
+        int consumerCpu = Environment.ProcessorCount >= 2 ? 1 : -1;
+        using CpuAffinity.Scope? pin = consumerCpu > 0 ? CpuAffinity.Pin(0) : null;
+        double psyne, batched, peer;
+        using (var channel = new PsyneInprocSpsc(Unique("inproc"), capacity: 64 << 10, size: Small, consumerCpu: consumerCpu))
+        {
+            psyne = Measure.SecondsPerOperation(n => channel.Send(n), budget);
+            if (channel.Errors != 0)
+                throw new InvalidOperationException($"the Psyne consumer found {channel.Errors} wrong message(s)");
+        }
+        using (var channel = new PsyneInprocSpsc(Unique("inproc-batch"), capacity: 64 << 10, size: Small, consumerCpu: consumerCpu, batch: true))
+        {
+            batched = Measure.SecondsPerOperation(n => channel.Send(n), budget);
+            if (channel.Errors != 0)
+                throw new InvalidOperationException($"the Psyne batch consumer found {channel.Errors} wrong message(s)");
+        }
+        using (var stc = new ThreadingChannelsSpsc(capacity: 1024, consumerCpu: consumerCpu))
+        {
+            peer = Measure.SecondsPerOperation(n => stc.Send(n), budget);
+            if (stc.Errors != 0)
+                throw new InvalidOperationException($"the System.Threading.Channels consumer found {stc.Errors} wrong message(s)");
+        }
+        yield return BenchResult.Throughput(Name, "inproc SPSC 64 B, 2 threads on CPUs 0/1 (64 KiB ring, in place, 0 copies)", "M msg/s", 1e-6 / psyne,
+            "System.Threading.Channels bounded(1024) SPSC", 1e-6 / peer);
+        yield return BenchResult.Throughput(Name, "inproc SPSC 64 B structs, WriteBatch/TryReadBatch of 64 (1 copy each way)", "M msg/s", 1e-6 / batched,
+            "System.Threading.Channels bounded(1024) SPSC", 1e-6 / peer);
+    }
+
+    private IEnumerable<BenchResult> IpcThroughput(TimeSpan budget)
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(0);
+        string uri = $"ipc://{Unique("spsc")}";
+        double psyne;
+        ulong sent = 0;
+        using (Channel channel = Channel.Create(uri, new ChannelOptions { Capacity = 64 << 10 }, ChannelRole.Producer))
+        using (Process reader = ChannelPeerCommand.Start("read", uri, "--cpu", "1"))
+        {
+            ChannelPeerCommand.WaitReady(reader);
+            psyne = Measure.SecondsPerOperation(n =>
+            {
+                for (long i = 0; i < n; i++)
+                {
+                    ChannelReservation r = channel.Reserve(Small);
+                    SequencedPayload.Fill(r.Span, sent++);
+                    r.Commit();
+                }
+                WaitDrained(channel);
+            }, budget);
+            channel.Dispose();
+            ExpectSummary(reader, $"read {sent} errors 0 bytes {sent * Small}");
+        }
+
+        // The peer: the same messages written to a child's stdin, one write call each.
+        long count = Math.Max(20_000, (long)(budget.TotalSeconds * 1_000_000));
+        double pipe;
+        using (Process sink = ChannelPeerCommand.Start("pipe-sink", "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64", "--cpu", "1"))
+        {
+            ChannelPeerCommand.WaitReady(sink);
+            var client = new PipeClient(sink.StandardInput.BaseStream, sink.StandardOutput.BaseStream, Small);
+            long start = Stopwatch.GetTimestamp();
+            client.Stream(count);
+            ExpectSummary(sink, $"read {count} errors 0");
+            pipe = Stopwatch.GetElapsedTime(start).TotalSeconds / count;
+        }
+        yield return BenchResult.Throughput(Name, "ipc SPSC 64 B, 2 processes (64 KiB ring, 0 copies)", "M msg/s", 1e-6 / psyne,
+            "anonymous pipe to a child, one write() per message", 1e-6 / pipe);
+    }
+
+    private IEnumerable<BenchResult> SpinRoundTrip(TimeSpan budget)
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(0);
+        double psyne = IpcRoundTrip(new ChannelOptions { Capacity = 4096, WaitPolicy = WaitPolicy.Spin }, "spin", budget);
+        double floor;
+        using (var pingPong = new VolatilePingPong(echoCpu: 1))
+            floor = RoundTrips.MedianNanoseconds(pingPong.RoundTrip, budget);
+        yield return BenchResult.Latency(Name, "ipc ping-pong 64 B, spin policy, 2 processes on CPUs 0/1 (median round trip)", "ns", psyne,
+            "one cache line bounced by 2 threads on CPUs 0/1 (Volatile)", floor);
+    }
+
+    private IEnumerable<BenchResult> FutexRoundTrip(TimeSpan budget)
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(0);
+        // No spinning or yielding: every wait sleeps on the futex, as a pipe read sleeps in the kernel.
+        double psyne = IpcRoundTrip(new ChannelOptions { Capacity = 4096, WaitPolicy = WaitPolicy.SpinYieldFutex, SpinCount = 0, YieldCount = 0 },
+            "futex", budget);
+        double pipe;
+        using (Process echo = ChannelPeerCommand.Start("pipe-echo", "--size", "64", "--cpu", "1"))
+        {
+            ChannelPeerCommand.WaitReady(echo);
+            var client = new PipeClient(echo.StandardInput.BaseStream, echo.StandardOutput.BaseStream, Small);
+            pipe = RoundTrips.MedianNanoseconds(client.RoundTrip, budget);
+            echo.StandardInput.Close();
+            echo.WaitForExit(10_000);
+        }
+        yield return BenchResult.Latency(Name, "ipc ping-pong 64 B, futex policy (no spin), 2 processes (median round trip)", "ns", psyne,
+            "pipe ping-pong with a child process", pipe);
+        double defaults = IpcRoundTrip(new ChannelOptions { Capacity = 4096 }, "default", budget);
+        yield return BenchResult.Latency(Name, "ipc ping-pong 64 B, default policy (spin, yield, then futex), 2 processes (median round trip)", "ns", defaults,
+            "pipe ping-pong with a child process", pipe);
+    }
+
+    /// <summary>Median round trip through two ipc channels and an echoing child process.</summary>
+    private static double IpcRoundTrip(ChannelOptions options, string label, TimeSpan budget)
+    {
+        string ping = $"ipc://{Unique(label + "-ping")}", pong = $"ipc://{Unique(label + "-pong")}";
+        using Channel to = Channel.Create(ping, options, ChannelRole.Producer);
+        using Channel from = Channel.Create(pong, options, ChannelRole.Consumer);
+        using Process echo = ChannelPeerCommand.Start("echo", ping, pong, "--cpu", "1");
+        ChannelPeerCommand.WaitReady(echo);
+        ulong sequence = 0;
+        double median = RoundTrips.MedianNanoseconds(() =>
+        {
+            ChannelReservation r = to.Reserve(Small);
+            SequencedPayload.Fill(r.Span, ++sequence);
+            r.Commit();
+            ChannelMessage m = from.Read();
+            bool ok = SequencedPayload.SequenceOf(m.Payload) == sequence;
+            m.Release();
+            if (!ok)
+                throw new InvalidOperationException($"the echo returned a wrong message for {sequence}");
+        }, budget);
+        to.Dispose();
+        ExpectSummary(echo, $"echoed {sequence}");
+        return median;
+    }
+
+    private unsafe IEnumerable<BenchResult> LargeMessages(TimeSpan budget)
+    {
+        using CpuAffinity.Scope? pin = CpuAffinity.Pin(0);
+        string uri = $"ipc://{Unique("large")}";
+        double psyne;
+        ulong sent = 0;
+        using (Channel channel = Channel.Create(uri, new ChannelOptions { Capacity = 16 << 20 }, ChannelRole.Producer))
+        using (Process reader = ChannelPeerCommand.Start("read", uri, "--cpu", "1"))
+        {
+            ChannelPeerCommand.WaitReady(reader);
+            psyne = Measure.SecondsPerOperation(n =>
+            {
+                for (long i = 0; i < n; i++)
+                {
+                    ChannelReservation r = channel.Reserve(Large);
+                    SequencedPayload.Fill(r.Span, sent++); // written in place; the reader checks every byte in place
+                    r.Commit();
+                }
+                WaitDrained(channel);
+            }, budget);
+            channel.Dispose();
+            ExpectSummary(reader, $"read {sent} errors 0 bytes {sent * Large}");
+        }
+
+        // Peers: memcpy of one hot 1 MiB block (cache-resident), and of 1 MiB blocks rotating
+        // over 16 MiB, the footprint of the ring.
+        const int footprint = 16 << 20;
+        using NativeBuffer source = NativeBuffer.Allocate(footprint, 4096);
+        using NativeBuffer destination = NativeBuffer.Allocate(footprint, 4096);
+        source.Span.Fill(7);
+        destination.Span.Fill(0);
+        double hot, rotating;
+        fixed (byte* s = source.Span)
+        fixed (byte* d = destination.Span)
+        {
+            nint from = (nint)s, to = (nint)d;
+            hot = Measure.SecondsPerOperation(n =>
+            {
+                for (long i = 0; i < n; i++)
+                    Buffer.MemoryCopy((void*)from, (void*)to, Large, Large);
+            }, budget);
+            long block = 0;
+            rotating = Measure.SecondsPerOperation(n =>
+            {
+                for (long i = 0; i < n; i++)
+                {
+                    nint offset = (nint)(block++ % (footprint / Large) * Large);
+                    Buffer.MemoryCopy((void*)(from + offset), (void*)(to + offset), Large, Large);
+                }
+            }, budget);
+        }
+        const string @case = "ipc 1 MiB messages filled in place, every byte read by another process (16 MiB ring, 0 copies)";
+        return [
+            BenchResult.Throughput(Name, @case, "GB/s", Large / psyne / 1e9, "Buffer.MemoryCopy of 1 MiB blocks over 16 MiB, one thread", Large / rotating / 1e9),
+            BenchResult.Throughput(Name, @case, "GB/s", Large / psyne / 1e9, "Buffer.MemoryCopy of one hot 1 MiB block, one thread", Large / hot / 1e9),
+        ];
+    }
+
+    private static void WaitDrained(Channel channel)
+    {
+        var spin = new SpinWait();
+        while (channel.GetStatistics().UsedBytes != 0)
+            spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    private static void ExpectSummary(Process peer, string expected)
+    {
+        string line = ChannelPeerCommand.ReadLine(peer, TimeSpan.FromSeconds(60));
+        if (line != expected)
+            throw new InvalidOperationException($"the channel peer reported '{line}', expected '{expected}'");
+        peer.WaitForExit(10_000);
+    }
+}
+

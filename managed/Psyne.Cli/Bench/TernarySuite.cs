@@ -1,0 +1,137 @@
+using Psyne.Benchmarks.Peers;
+using Psyne.Ternary;
+
+namespace Psyne.Cli.Bench;
+
+/// <summary>
+/// Ternary (BitNet b1.58) kernels against .NET peers in the same run: fp32 GEMV/GEMM with
+/// TensorPrimitives (a dot per row), an int8 GEMV, and a streaming read of this machine's memory
+/// as the ceiling for weights that come from DRAM ("cold": calls rotate over ≥ 1 GiB of copies).
+/// </summary>
+public sealed class TernarySuite : IBenchSuite
+{
+    private static readonly (int Rows, int Cols)[] Shapes = [(4096, 4096), (11008, 4096)];
+    private const long ColdBytes = 1L << 30;
+
+    public string Name => "ternary";
+
+    public string Description => "ternary GEMV/GEMM vs fp32 TensorPrimitives, int8, and memory read bandwidth";
+
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget)
+    {
+        int maxThreads = Math.Min(2, Environment.ProcessorCount);
+        foreach (var (rows, cols) in Shapes)
+        {
+            for (int threads = 1; threads <= maxThreads; threads++)
+            {
+                int t = threads;
+                yield return () => HotGemv(rows, cols, t, budget);
+                yield return () => ColdGemv(rows, cols, t, budget);
+                yield return () => Gemm(rows, cols, 32, t, budget);
+            }
+        }
+    }
+
+    private static string Shape(int rows, int cols) => $"{rows}x{cols}";
+
+    private IEnumerable<BenchResult> HotGemv(int rows, int cols, int threads, TimeSpan budget)
+    {
+        float[] w = GemvPeers.RandomWeights(rows * cols, rows);
+        using var layer = BitLinear.FromFloat(w, rows, cols);
+        float[] x = GemvPeers.RandomWeights(cols, 1);
+        float[] y = new float[rows];
+        float[] yPeer = new float[rows];
+        sbyte[] wq = new sbyte[rows * cols];
+        layer.Weights.Unpack(wq);
+        sbyte[] xq = new sbyte[cols];
+        int[] acc = new int[rows];
+        new Random(2).NextBytes((byte[])(Array)xq);
+
+        PsyneRuntime.Threads = threads;
+        double psyne = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) layer.Forward(x, y); }, budget);
+        double fp32 = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.Fp32Gemm(w, rows, cols, x, 1, yPeer, threads); }, budget);
+        double int8 = threads == 1
+            ? Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.Int8Gemv(wq, rows, cols, xq, acc); }, budget)
+            : double.NaN;
+        string @case = $"GEMV {Shape(rows, cols)} hot, {threads} thread(s), {TernaryMatrix.SelectedKernel}";
+        yield return BenchResult.Latency(Name, @case, "µs", psyne * 1e6, "fp32 TensorPrimitives.Dot per row", fp32 * 1e6);
+        if (!double.IsNaN(int8))
+            yield return BenchResult.Latency(Name, @case, "µs", psyne * 1e6, "int8 GEMV (Vector512)", int8 * 1e6);
+    }
+
+    private unsafe BenchResult[] ColdGemv(int rows, int cols, int threads, TimeSpan budget)
+    {
+        using var first = TernaryMatrix.Quantize(GemvPeers.RandomWeights(rows * cols, rows), rows, cols);
+        byte[] image = new byte[first.SerializedBytes];
+        first.Serialize(image);
+        int copies = (int)Math.Max(2, (ColdBytes + first.PackedBytes - 1) / first.PackedBytes);
+        var matrices = new TernaryMatrix[copies];
+        try
+        {
+            for (int i = 0; i < copies; i++)
+                matrices[i] = TernaryMatrix.Deserialize(image);
+            sbyte[] xq = new sbyte[cols];
+            new Random(3).NextBytes((byte[])(Array)xq);
+            float[] absMax = [1f];
+            float[] y = new float[rows];
+            int next = 0;
+            PsyneRuntime.Threads = threads;
+            double seconds = Measure.SecondsPerOperation(n =>
+            {
+                for (long i = 0; i < n; i++)
+                {
+                    matrices[next].Multiply(xq, absMax, y);
+                    next = next + 1 == copies ? 0 : next + 1;
+                }
+            }, budget);
+            double weightGBs = first.PackedBytes / seconds / 1e9;
+
+            using NativeBuffer memory = NativeBuffer.Allocate(ColdBytes, alignment: 4096, hugePages: true);
+            memory.Span.Fill(1);
+            fixed (byte* p = memory.Span)
+            {
+                nint address = (nint)p;
+                double readSeconds = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.StreamRead((byte*)address, ColdBytes, threads); }, budget, rounds: 3);
+                double readGBs = ColdBytes / readSeconds / 1e9;
+                return [BenchResult.Throughput(Name, $"GEMV {Shape(rows, cols)} cold ({copies} copies, {copies * first.PackedBytes >> 20} MiB), {threads} thread(s)",
+                    "GB/s weights", weightGBs, $"streaming read of {ColdBytes >> 30} GiB, {threads} thread(s)", readGBs)];
+            }
+        }
+        finally
+        {
+            foreach (TernaryMatrix? m in matrices)
+                m?.Dispose();
+        }
+    }
+
+    private IEnumerable<BenchResult> Gemm(int rows, int cols, int tokens, int threads, TimeSpan budget)
+    {
+        float[] w = GemvPeers.RandomWeights(rows * cols, rows);
+        using var matrix = TernaryMatrix.Quantize(w, rows, cols);
+        sbyte[] xq = new sbyte[tokens * cols];
+        new Random(4).NextBytes((byte[])(Array)xq);
+        int[] acc = new int[tokens * rows];
+        float[] x = GemvPeers.RandomWeights(tokens * cols, 5);
+        float[] y = new float[tokens * rows];
+        double ops = 2.0 * rows * cols * tokens;
+        PsyneRuntime.Threads = threads;
+
+        double fp32 = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.Fp32Gemm(w, rows, cols, x, tokens, y, threads); }, budget, rounds: 3);
+        double fp32Gops = ops / fp32 / 1e9;
+        foreach (TernaryKernel kernel in new[] { TernaryKernel.Scalar, TernaryKernel.Avx2, TernaryKernel.Avx512, TernaryKernel.Avx512Vnni })
+        {
+            try
+            {
+                matrix.MultiplyInt32(xq, acc, kernel);
+            }
+            catch (PsyneUnsupportedException)
+            {
+                continue;
+            }
+            double seconds = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) matrix.MultiplyInt32(xq, acc, kernel); }, budget,
+                rounds: kernel == TernaryKernel.Scalar ? 3 : 7);
+            yield return BenchResult.Throughput(Name, $"GEMM {Shape(rows, cols)} batch {tokens}, {threads} thread(s), {kernel}",
+                "GOPS", ops / seconds / 1e9, "fp32 TensorPrimitives GEMM (GFLOPS)", fp32Gops);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Psyne.Interop;
+using Psyne.Native;
+
+namespace Psyne.Messaging;
+
+public sealed unsafe partial class Channel
+{
+    /// <summary>
+    /// Takes the next committed record if one is ready. Never blocks, allocates nothing, copies
+    /// nothing: <see cref="ChannelMessage.Payload"/> is the record in the ring. Release it when done.
+    /// </summary>
+    /// <returns>False when no record is ready.</returns>
+    /// <exception cref="PsyneClosedException">Every record was delivered and the channel is closed (completed, its producers left, or a peer process died).</exception>
+    /// <exception cref="PsyneFormatException">The ring is corrupt (a peer wrote outside its record); the channel is faulted.</exception>
+    public bool TryRead(out ChannelMessage message)
+    {
+        CheckConsume();
+        psyne_record r;
+        if (!_core.TryEnterConsumer())
+            ThrowGate(producer: false);
+        psyne_status s = PsyneNative.psyne_channel_try_read(_ptr, &r);
+        _core.ExitConsumer();
+        if (s == psyne_status.PSYNE_OK)
+        {
+            message = new ChannelMessage(this, r);
+            return true;
+        }
+        message = default;
+        if (s == psyne_status.PSYNE_E_TIMEOUT)
+            return false;
+        NativeStatus.Throw(s);
+        return false;
+    }
+
+    /// <summary>Takes the next record, waiting as long as it takes (per <see cref="WaitPolicy"/>). Allocates nothing.</summary>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public ChannelMessage Read() => Read(Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+    /// <summary>Takes the next record, waiting at most <paramref name="timeout"/>. Allocates nothing.</summary>
+    /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public ChannelMessage Read(TimeSpan timeout) => Read(timeout, CancellationToken.None);
+
+    /// <summary>
+    /// Takes the next record, waiting at most <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>:
+    /// no limit) and until <paramref name="cancellationToken"/> is cancelled. A cancellable wait
+    /// registers on the token (which may allocate once per call) and wakes the native wait when it fires.
+    /// </summary>
+    /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public ChannelMessage Read(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CheckTimeout(timeout);
+        if (TryRead(out ChannelMessage message))
+            return message;
+        return ReadWaiting(timeout, cancellationToken);
+    }
+
+    private ChannelMessage ReadWaiting(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long deadline = Deadline(timeout, nameof(timeout));
+        bool sliced = cancellationToken.CanBeCanceled;
+        using CancellationTokenRegistration registration = RegisterWake(cancellationToken);
+        psyne_record r;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ThrowIfDisposed();
+            ulong waitNs = WaitNs(deadline, sliced);
+            if (!_core.TryEnterConsumer())
+                ThrowGate(producer: false);
+            psyne_status s = PsyneNative.psyne_channel_read(_ptr, waitNs, &r);
+            _core.ExitConsumer();
+            if (s == psyne_status.PSYNE_OK)
+                return new ChannelMessage(this, r);
+            if (s != psyne_status.PSYNE_E_TIMEOUT)
+                NativeStatus.Throw(s);
+            if (deadline != long.MaxValue && Stopwatch.GetTimestamp() >= deadline)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new PsyneTimeoutException($"channel {Uri}: no record arrived within {Describe(timeout)}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the next record. When one is ready this completes synchronously and allocates nothing;
+    /// otherwise one thread-pool thread waits for it natively (a futex sleep under
+    /// <see cref="WaitPolicy.SpinYieldFutex"/>; under <see cref="WaitPolicy.Spin"/> it spins) and the
+    /// call allocates its task.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public ValueTask<ChannelMessage> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled<ChannelMessage>(cancellationToken);
+        try
+        {
+            if (TryRead(out ChannelMessage message))
+                return new ValueTask<ChannelMessage>(message);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<ChannelMessage>(e);
+        }
+        return new ValueTask<ChannelMessage>(Task.Run(() => ReadWaiting(Timeout.InfiniteTimeSpan, cancellationToken), cancellationToken));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckConsume()
+    {
+        if (_disposed != 0)
+            ThrowDisposed();
+        if (!_canConsume)
+            ThrowRole("read");
+    }
+
+    internal void Release(in psyne_record record)
+    {
+        ThrowIfDisposed();
+        if (!_core.TryEnterConsumer())
+            ThrowGate(producer: false);
+        psyne_status s;
+        fixed (psyne_record* r = &record)
+            s = PsyneNative.psyne_channel_release(_ptr, r);
+        _core.ExitConsumer();
+        if (s != psyne_status.PSYNE_OK)
+            NativeStatus.Throw(s);
+    }
+
+    // ---- typed helpers ---------------------------------------------------------------------
+
+    /// <summary>
+    /// Reads a record written by <see cref="Write{T}(in T, ushort)"/> into <paramref name="value"/>
+    /// (a copy of <c>sizeof(T)</c> bytes) and releases it. Never blocks; allocates nothing.
+    /// </summary>
+    /// <returns>False when no record is ready.</returns>
+    /// <exception cref="PsyneFormatException">The record is not <c>sizeof(T)</c> bytes long (it is released).</exception>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public bool TryRead<T>(out T value) where T : unmanaged
+    {
+        if (!TryRead(out ChannelMessage message))
+        {
+            value = default;
+            return false;
+        }
+        value = TakeValue<T>(message);
+        return true;
+    }
+
+    /// <summary>Reads a <typeparamref name="T"/> record, waiting as long as it takes; see <see cref="TryRead{T}(out T)"/>.</summary>
+    public T Read<T>() where T : unmanaged => TakeValue<T>(Read(Timeout.InfiniteTimeSpan, CancellationToken.None));
+
+    /// <summary>Reads a <typeparamref name="T"/> record, waiting at most <paramref name="timeout"/>; see <see cref="TryRead{T}(out T)"/>.</summary>
+    /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
+    public T Read<T>(TimeSpan timeout) where T : unmanaged => TakeValue<T>(Read(timeout, CancellationToken.None));
+
+    private static T TakeValue<T>(in ChannelMessage message) where T : unmanaged
+    {
+        if (message.Length != sizeof(T))
+        {
+            int length = message.Length;
+            message.Release();
+            throw new PsyneFormatException(
+                $"channel {message.Channel.Uri}: a record of {length} bytes cannot be read as {typeof(T).Name} ({sizeof(T)} bytes); the record was released.");
+        }
+        T value = Unsafe.ReadUnaligned<T>(message.DataPointer);
+        message.Release();
+        return value;
+    }
+
+    /// <summary>
+    /// Reads up to <c>destination.Length</c> records written as <typeparamref name="T"/> values, as many
+    /// as are ready now, and releases them: one cursor update, one wake-up check and one counter
+    /// update per 64. Never blocks; allocates nothing; copies each value once.
+    /// </summary>
+    /// <returns>How many were read (0 when none is ready).</returns>
+    /// <exception cref="PsyneFormatException">A record is not <c>sizeof(T)</c> bytes (the batch is released).</exception>
+    /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    public int TryReadBatch<T>(Span<T> destination) where T : unmanaged
+    {
+        CheckConsume();
+        psyne_record* records = stackalloc psyne_record[BatchMax];
+        int total = 0;
+        while (total < destination.Length)
+        {
+            uint want = (uint)Math.Min(BatchMax, destination.Length - total), got = 0;
+            if (!_core.TryEnterConsumer())
+                ThrowGate(producer: false);
+            psyne_status s = PsyneNative.psyne_channel_try_read_batch(_ptr, want, records, &got);
+            _core.ExitConsumer();
+            if (s == psyne_status.PSYNE_E_TIMEOUT || (s == psyne_status.PSYNE_E_CLOSED && total > 0))
+                break;
+            if (s != psyne_status.PSYNE_OK)
+                NativeStatus.Throw(s);
+            int bad = -1;
+            for (int i = 0; i < (int)got; i++)
+            {
+                if (records[i].length != (uint)sizeof(T))
+                {
+                    bad = i;
+                    break;
+                }
+                destination[total + i] = Unsafe.ReadUnaligned<T>(records[i].data);
+            }
+            if (!_core.TryEnterConsumer())
+                ThrowGate(producer: false);
+            s = PsyneNative.psyne_channel_release_batch(_ptr, records, got);
+            _core.ExitConsumer();
+            if (s != psyne_status.PSYNE_OK)
+                NativeStatus.Throw(s);
+            if (bad >= 0)
+            {
+                throw new PsyneFormatException(
+                    $"channel {Uri}: a record of {records[bad].length} bytes cannot be read as {typeof(T).Name} ({sizeof(T)} bytes); the batch was released.");
+            }
+            total += (int)got;
+            if (got < want)
+                break;
+        }
+        return total;
+    }
+}

@@ -29,6 +29,9 @@
  * reads: return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "length %zu ...", n); */
 psyne_status psyne__fail(psyne_status status, const char *format, ...) PSYNE_PRINTF(2, 3);
 
+/* As psyne__fail for a message with static storage: no formatting, no copy. */
+psyne_status psyne__fail_static(psyne_status status, const char *message);
+
 /* Clears the thread-local message; every public entry point that can fail calls it first. */
 void psyne__clear_error(void);
 

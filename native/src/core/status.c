@@ -13,6 +13,9 @@
 
 /* Long enough for a message that names a path or URI and says what to do. */
 static PSYNE_THREAD_LOCAL char last_error[512];
+/* Set instead of last_error by psyne__fail_static: a message that needs no
+ * formatting costs one store, which matters on polling paths (an empty ring). */
+static PSYNE_THREAD_LOCAL const char *last_static;
 
 psyne_status psyne__fail(psyne_status status, const char *format, ...)
 {
@@ -20,17 +23,25 @@ psyne_status psyne__fail(psyne_status status, const char *format, ...)
     va_start(args, format);
     vsnprintf(last_error, sizeof last_error, format, args);
     va_end(args);
+    last_static = NULL;
+    return status;
+}
+
+psyne_status psyne__fail_static(psyne_status status, const char *message)
+{
+    last_static = message;
     return status;
 }
 
 void psyne__clear_error(void)
 {
     last_error[0] = '\0';
+    last_static = NULL;
 }
 
 const char *psyne_last_error(void)
 {
-    return last_error;
+    return last_static ? last_static : last_error;
 }
 
 const char *psyne_status_name(psyne_status status)

@@ -263,8 +263,7 @@ psyne_status psyne_channel_close(psyne_channel *ch)
  * message is a constant, written only when the thread's message differs. */
 static psyne_status fail_constant(psyne_status status, const char *message)
 {
-    if (strcmp(psyne_last_error(), message) != 0) return psyne__fail(status, "%s", message);
-    return status;
+    return psyne__fail_static(status, message);
 }
 
 static psyne_status closed_error(psyne_channel *ch, int producer)

@@ -91,6 +91,8 @@ Task("Pack")
         EnsureDirectoryExists(artifacts);
         DeleteFiles(GetFiles($"{artifacts}/Psyne.*nupkg"));
         Run("dotnet", $"pack managed/Psyne/Psyne.csproj -c {configuration} --no-build --nologo -o \"{artifacts}\"");
+        // The psyne command as a dotnet tool (dotnet tool install -g Psyne.Cli --add-source artifacts).
+        Run("dotnet", $"pack managed/Psyne.Cli/Psyne.Cli.csproj -c {configuration} --no-build --nologo -o \"{artifacts}\"");
     });
 
 Task("NativeTest")

@@ -111,14 +111,18 @@ Task("Fuzz")
         var fuzzDir = root.Combine("build/fuzz");
         if (!FileExists(fuzzDir.CombineWithFilePath("build.ninja")))
             Run("cmake", $"-S . -B \"{fuzzDir}\" -G Ninja -DCMAKE_C_COMPILER=clang -DPSYNE_FUZZ=ON -DPSYNE_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo");
-        Run("cmake", $"--build \"{fuzzDir}\" --target fuzz_psyt make_psyt_seeds fuzz_records");
+        Run("cmake", $"--build \"{fuzzDir}\" --target fuzz_psyt make_psyt_seeds fuzz_records fuzz_zmtp make_zmtp_seeds");
         var corpus = fuzzDir.Combine("corpus-psyt");
         EnsureDirectoryExists(corpus);
         Run($"{fuzzDir}/native/fuzz/make_psyt_seeds", $"\"{corpus}\"");
+        var zmtpCorpus = fuzzDir.Combine("corpus-zmtp");
+        EnsureDirectoryExists(zmtpCorpus);
+        Run($"{fuzzDir}/native/fuzz/make_zmtp_seeds", $"\"{zmtpCorpus}\"");
         var targets = new[]
         {
             ($"{fuzzDir}/native/fuzz/fuzz_psyt", $"-dict=native/fuzz/psyt.dict \"{corpus}\""),
             ($"{fuzzDir}/native/fuzz/fuzz_records", ""),
+            ($"{fuzzDir}/native/fuzz/fuzz_zmtp", $"-dict=native/fuzz/zmtp.dict \"{zmtpCorpus}\""),
         };
         foreach (var (binary, extra) in targets)
         {

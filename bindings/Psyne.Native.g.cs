@@ -516,6 +516,85 @@ internal unsafe partial struct psyne_tensor_header
     public fixed byte reserved1[48];
 }
 
+internal enum psyne_zmtp_mechanism : int
+{
+    PSYNE_ZMTP_MECHANISM_NULL = 0,
+    PSYNE_ZMTP_MECHANISM_PLAIN = 1,
+    PSYNE_ZMTP_MECHANISM_CURVE = 2,
+    /// <summary>a well-formed name Psyne does not know ("GSSAPI", ...)</summary>
+    PSYNE_ZMTP_MECHANISM_UNKNOWN = 3,
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_zmtp_greeting
+{
+    /// <summary>3 or higher (a higher one is reported as-is: RFC 23 says accept it and speak 3.x)</summary>
+    public byte version_major;
+    /// <summary>0 for ZMTP 3.0, 1 for 3.1, anything else as sent</summary>
+    public byte version_minor;
+    /// <summary>0 or 1</summary>
+    public byte as_server;
+    /// <summary>always 0</summary>
+    public byte reserved;
+    /// <summary>psyne_zmtp_mechanism</summary>
+    public uint mechanism;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_zmtp_frame
+{
+    /// <summary>payload offset in the buffer given to psyne_zmtp_decode</summary>
+    public ulong offset;
+    /// <summary>payload bytes</summary>
+    public ulong size;
+    /// <summary>the flags byte as on the wire: MORE, LONG, COMMAND</summary>
+    public uint flags;
+    /// <summary>PSYNE_ZMTP_SHORT_HEADER_SIZE or PSYNE_ZMTP_LONG_HEADER_SIZE</summary>
+    public uint header_size;
+}
+
+internal enum psyne_zmtp_command_kind : int
+{
+    /// <summary>a well-formed name not listed here: ZMTP says ignore it</summary>
+    PSYNE_ZMTP_CMD_UNKNOWN = 0,
+    PSYNE_ZMTP_CMD_READY = 1,
+    PSYNE_ZMTP_CMD_ERROR = 2,
+    PSYNE_ZMTP_CMD_SUBSCRIBE = 3,
+    PSYNE_ZMTP_CMD_CANCEL = 4,
+    PSYNE_ZMTP_CMD_PING = 5,
+    PSYNE_ZMTP_CMD_PONG = 6,
+    PSYNE_ZMTP_CMD_HELLO = 7,
+    PSYNE_ZMTP_CMD_WELCOME = 8,
+    PSYNE_ZMTP_CMD_INITIATE = 9,
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_zmtp_command
+{
+    /// <summary>psyne_zmtp_command_kind; names match case-sensitively, as libzmq does</summary>
+    public uint kind;
+    /// <summary>1..255</summary>
+    public uint name_size;
+    /// <summary>always 1: the name follows its length byte</summary>
+    public ulong name_offset;
+    /// <summary>1 + name_size</summary>
+    public ulong data_offset;
+    /// <summary>the rest of the body, may be 0</summary>
+    public ulong data_size;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_zmtp_property
+{
+    /// <summary>offsets relative to the metadata's data</summary>
+    public ulong name_offset;
+    /// <summary>1..255</summary>
+    public ulong name_size;
+    public ulong value_offset;
+    /// <summary>0..2^32-1, may be 0 (an empty Identity)</summary>
+    public ulong value_size;
+}
+
 internal static unsafe partial class PsyneNative
 {
     internal const string LibraryName = "psyne";
@@ -1161,4 +1240,166 @@ internal static unsafe partial class PsyneNative
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     [return: NativeTypeName("const char *")]
     internal static partial byte* psyne_dtype_name(int dtype);
+
+    /// <summary>signature 10, version 2, mechanism 20, as-server 1, filler 31</summary>
+    internal const int PSYNE_ZMTP_GREETING_SIZE = 64;
+
+    /// <summary>signature + version major: enough to reject a non-ZMTP 3 peer</summary>
+    internal const int PSYNE_ZMTP_GREETING_PREFIX_SIZE = 11;
+
+    internal const int PSYNE_ZMTP_MECHANISM_NAME_SIZE = 20;
+
+    /// <summary>what psyne_zmtp_greeting_write sends</summary>
+    internal const int PSYNE_ZMTP_VERSION_MAJOR = 3;
+
+    internal const int PSYNE_ZMTP_VERSION_MINOR = 1;
+
+    /// <summary>
+    /// Parses a peer's 64-byte greeting from data[0..64) (bytes after 64 are not
+    /// read). Checks: byte 0 is 0xFF and byte 9 is 0x7F (the 8 padding bytes
+    /// between them may hold anything); version major at least 3 (ZMTP 1.0 and
+    /// 2.0 peers are refused with a message that names their version); the
+    /// mechanism is 1 to 20 characters from A-Z 0-9 - _ . + padded with NULs and
+    /// nothing after the first NUL; as-server is 0 or 1. The filler is ignored.
+    /// len &lt; PSYNE_ZMTP_GREETING_SIZE is PSYNE_E_INVALID_ARGUMENT: read the whole
+    /// greeting first (psyne_zmtp_greeting_check_prefix can look at less).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_greeting_parse")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_greeting_parse([NativeTypeName("const uint8_t *")] byte* data, nuint len, psyne_zmtp_greeting* @out);
+
+    /// <summary>
+    /// Checks as many of the first PSYNE_ZMTP_GREETING_PREFIX_SIZE bytes as len
+    /// covers (0xFF, 8 bytes of anything, 0x7F, major &gt;= 3), so a peer that does
+    /// not speak ZMTP 3 can be dropped before it has sent 64 bytes (libzmq sends
+    /// these 11 bytes first). PSYNE_OK means "plausible so far"; bytes past 11
+    /// are not read. data may be NULL when len is 0.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_greeting_check_prefix")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_greeting_check_prefix([NativeTypeName("const uint8_t *")] byte* data, nuint len);
+
+    /// <summary>
+    /// Writes our greeting (ZMTP 3.1) to out[0..64): padding as libzmq sends it
+    /// (7 zeros then 1), the mechanism's name, as_server (0 or 1) and a zero
+    /// filler. mechanism must be NULL, PLAIN or CURVE; len at least 64.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_greeting_write")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_greeting_write(byte* @out, nuint len, uint mechanism, uint as_server);
+
+    /// <summary>another frame of this message follows</summary>
+    internal const int PSYNE_ZMTP_FLAG_MORE = 1;
+
+    /// <summary>the size is 8 bytes (big-endian), not 1</summary>
+    internal const int PSYNE_ZMTP_FLAG_LONG = 2;
+
+    /// <summary>a command frame (never with MORE)</summary>
+    internal const int PSYNE_ZMTP_FLAG_COMMAND = 4;
+
+    /// <summary>bits that must be zero</summary>
+    internal const int PSYNE_ZMTP_FLAGS_RESERVED = 248;
+
+    /// <summary>flags + 1-byte size</summary>
+    internal const int PSYNE_ZMTP_SHORT_HEADER_SIZE = 2;
+
+    /// <summary>flags + 8-byte size</summary>
+    internal const int PSYNE_ZMTP_LONG_HEADER_SIZE = 9;
+
+    /// <summary>the largest payload a short frame can carry</summary>
+    internal const int PSYNE_ZMTP_SHORT_FRAME_MAX = 255;
+
+    /// <summary>
+    /// Decodes consecutive complete frames from data[0..len) into frames[0..capacity).
+    /// It stops at capacity frames (the frame after them is not looked at), at the
+    /// end of data, or at the first incomplete frame. Outputs, always written:
+    /// *count     frames written;
+    /// *consumed  bytes of those frames (headers + payloads): where the caller
+    /// resumes;
+    /// *pending   when the next frame's header is complete but its payload is
+    /// not: that frame's header_size + size, the bytes to have at
+    /// data + *consumed before it decodes (the caller can size a
+    /// buffer and read the payload straight into it); 0 otherwise.
+    /// The frame after the *count good ones is PSYNE_E_FORMAT (those before it are
+    /// still reported) when its flags have a reserved bit set, when it is a command
+    /// with MORE set, when a long size has its top bit set (&gt;= 2^63), or when its
+    /// size exceeds max_frame_size (UINT64_MAX: no limit). Flags are checked as
+    /// soon as their byte has arrived, sizes as soon as the header is complete, so
+    /// a bad peer is caught before its payload is awaited. A long frame with a
+    /// size below 256 is accepted, as libzmq does. frames may be NULL when capacity
+    /// is 0 (to validate and measure the next frame only). Loops over the buffer:
+    /// a normal call, not PSYNE_HOT.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_decode")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_decode([NativeTypeName("const uint8_t *")] byte* data, nuint len, ulong max_frame_size, psyne_zmtp_frame* frames, nuint capacity, nuint* count, nuint* consumed, ulong* pending);
+
+    /// <summary>
+    /// Parses a command frame's body: a 1-byte name length (1..255; 0 or a name
+    /// longer than the body is PSYNE_E_FORMAT), the name, then the data. Offsets
+    /// are relative to body. Constant time.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_command_parse")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_zmtp_command_parse([NativeTypeName("const uint8_t *")] byte* body, nuint len, psyne_zmtp_command* @out);
+
+    /// <summary>
+    /// Reads the property at *cursor: a 1-byte name length (1..255), the name, a
+    /// 4-byte big-endian value length, the value. Start with *cursor = 0. Returns
+    /// PSYNE_OK with *has_property = 1, the property in *out and *cursor moved past
+    /// it; or PSYNE_OK with *has_property = 0 when *cursor == len (the end).
+    /// A zero-length name or a property cut short is PSYNE_E_FORMAT (*cursor is
+    /// not moved); *cursor &gt; len is PSYNE_E_INVALID_ARGUMENT.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_metadata_next")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_metadata_next([NativeTypeName("const uint8_t *")] byte* data, nuint len, nuint* cursor, psyne_zmtp_property* @out, uint* has_property);
+
+    /// <summary>
+    /// Finds the first property named name[0..name_len) (ASCII case-insensitive,
+    /// as ZMTP says names are: "Socket-Type", "Identity", "User-Id"). *found is 1
+    /// with the property in *out, or 0. The whole metadata is checked, so
+    /// malformed metadata is PSYNE_E_FORMAT even when the name comes before the
+    /// damage. name_len must be 1..255 (names are never longer).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_metadata_find")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_metadata_find([NativeTypeName("const uint8_t *")] byte* data, nuint len, [NativeTypeName("const char *")] byte* name, nuint name_len, psyne_zmtp_property* @out, uint* found);
+
+    internal const int PSYNE_ZMTP_PING_CONTEXT_MAX = 16;
+
+    /// <summary>
+    /// PLAIN HELLO data (RFC 24): a 1-byte username length, the username, a 1-byte
+    /// password length, the password, and nothing after (both may be empty).
+    /// Offsets are relative to data.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_plain_hello_parse")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_plain_hello_parse([NativeTypeName("const uint8_t *")] byte* data, nuint len, ulong* user_offset, ulong* user_size, ulong* password_offset, ulong* password_size);
+
+    /// <summary>
+    /// PING data (RFC 37): a 2-byte big-endian TTL in tenths of a second, then a
+    /// context of 0..PSYNE_ZMTP_PING_CONTEXT_MAX bytes that the PONG echoes.
+    /// Fewer than 2 bytes or a longer context is PSYNE_E_FORMAT. Offsets are
+    /// relative to data. Constant time.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_ping_parse")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [SuppressGCTransition]
+    internal static partial psyne_status psyne_zmtp_ping_parse([NativeTypeName("const uint8_t *")] byte* data, nuint len, uint* ttl_deciseconds, ulong* context_offset, ulong* context_size);
+
+    /// <summary>
+    /// Whether a socket of type ours may talk to a peer whose READY said theirs,
+    /// per RFC 23/37 and libzmq: REQ-REP/ROUTER, REP-REQ/DEALER,
+    /// DEALER-REP/DEALER/ROUTER, ROUTER-REQ/DEALER/ROUTER, PUB-SUB/XSUB,
+    /// XPUB-SUB/XSUB, SUB-PUB/XPUB, XSUB-PUB/XPUB, PUSH-PULL, PULL-PUSH,
+    /// PAIR-PAIR (the relation is symmetric). Names are wire names ("REQ",
+    /// "XPUB"), given with their lengths (no NUL needed) and compared
+    /// case-sensitively, as libzmq does. *compatible is 1 or 0; an unknown name
+    /// on either side gives 0, not an error.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_socket_types_compatible")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_zmtp_socket_types_compatible([NativeTypeName("const char *")] byte* ours, nuint ours_len, [NativeTypeName("const char *")] byte* theirs, nuint theirs_len, uint* compatible);
 }

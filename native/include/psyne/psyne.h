@@ -212,5 +212,6 @@ PSYNE_API psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_inf
 
 #include "psyne/psyne_ternary.h"
 #include "psyne/psyne_channel.h"
+#include "psyne/psyne_zmtp.h"
 
 #endif /* PSYNE_H */

@@ -1,0 +1,417 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Psyne.Interop;
+using Psyne.Sockets.Internal;
+
+namespace Psyne.Sockets.Transports;
+
+/// <summary>
+/// One ZMTP 3.1 connection over a stream socket (TCP or Unix): the handshake, then two threads,
+/// a receiver that decodes frames into the pipe's inbound queue and a sender that batches the
+/// outbound queue into few large writes. A protocol error closes this connection only, with its
+/// reason logged and raised as a monitor event; the socket's other peers are not touched.
+/// </summary>
+/// <remarks>
+/// Blocking I/O on dedicated threads: a blocked receive is woken by the kernel directly, with
+/// no event-loop hop, which measured faster for the few, busy connections Psyne is built for
+/// (see docs/architecture.md, "Socket I/O").
+/// </remarks>
+internal sealed partial class ZmtpEngine
+{
+    private const int ReceiveBufferSize = 64 * 1024;
+    private const int SendBufferSize = 64 * 1024;
+    private const int DecodeBatch = 256;
+
+    private readonly PsyneSocket _owner;
+    private readonly Socket _socket;
+    private readonly string _peer;
+    private readonly SocketOptions _options;
+    private readonly Pipe? _persistentPipe;
+    private readonly WaitSignal _sendSignal = new();
+    private readonly WaitSignal _inSpace = new();
+    private readonly ConcurrentQueue<byte[]> _control = new();
+    private readonly psyne_zmtp_frame[] _frames = new psyne_zmtp_frame[DecodeBatch];
+    private readonly byte[] _recv = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
+    private readonly byte[] _send = GC.AllocateUninitializedArray<byte>(SendBufferSize, pinned: true);
+    private int _start;         // first unparsed byte in _recv
+    private int _filled;        // end of received bytes in _recv
+    private int _sendLength;
+
+    private Pipe? _pipe;
+    private Thread? _sender;
+    private volatile bool _closing;
+    private volatile bool _senderBusy;
+    private string? _closeReason;
+    private bool _peerIsZmtp30;
+    private bool _midMessageIn;
+    private bool _midMessageOut;
+    private bool _discardingIn;
+    private long _lastReceived;
+    private long _lastPingSent;
+    private long _peerTtlTicks;
+
+    public ZmtpEngine(PsyneSocket owner, Socket socket, string peer, Pipe? persistentPipe)
+    {
+        _owner = owner;
+        _socket = socket;
+        _peer = peer;
+        _options = owner.Options;
+        _persistentPipe = persistentPipe;
+        if (socket.ProtocolType == ProtocolType.Tcp)
+            socket.NoDelay = true;
+    }
+
+    /// <summary>Nothing of this connection's is waiting to be written (linger is over for it).</summary>
+    public bool IsFlushed => _pipe is null || _closing || (!_senderBusy && _pipe.Out.IsDrained && _control.IsEmpty);
+
+    private ILogger? Log => _options.Logger;
+
+    /// <summary>Runs the connection on the calling thread until it ends; returns why it ended.</summary>
+    public string Run()
+    {
+        string reason;
+        bool established = false;
+        try
+        {
+            string? failure = Handshake();
+            if (failure is not null)
+            {
+                reason = failure;
+                Log?.LogWarning("Psyne {Type} socket: handshake with {Peer} failed: {Reason}", _owner.Type.WireName(), _peer, failure);
+                _owner.Raise(SocketEventKind.HandshakeFailed, _peer, failure);
+                return reason;
+            }
+            established = true;
+            _owner.Raise(SocketEventKind.HandshakeSucceeded, _peer);
+            _sender = new Thread(SendLoop) { IsBackground = true, Name = "psyne-zmtp-send" };
+            _sender.Start();
+            reason = ReceiveLoop();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            reason = _closeReason ?? (e is SocketException se ? $"connection error: {se.SocketErrorCode}" : "connection closed");
+            if (!established)
+                _owner.Raise(SocketEventKind.HandshakeFailed, _peer, reason);
+        }
+        finally
+        {
+            Shutdown();
+        }
+        if (established)
+        {
+            if (_closeReason is null || !_closeReason.StartsWith("closed by", StringComparison.Ordinal))
+                Log?.LogInformation("Psyne {Type} socket: connection to {Peer} ended: {Reason}", _owner.Type.WireName(), _peer, reason);
+            _owner.Raise(SocketEventKind.Disconnected, _peer, reason);
+        }
+        return reason;
+    }
+
+    /// <summary>Closes the connection from another thread (the application, a listener or connector closing).</summary>
+    public void Close(string reason)
+    {
+        _closeReason ??= reason;
+        _closing = true;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        _socket.Dispose();
+        _sendSignal.NotifyAlways();
+        _inSpace.NotifyAlways();
+    }
+
+    private string Fail(string reason)
+    {
+        _closeReason ??= reason;
+        Log?.LogWarning("Psyne {Type} socket: closing the connection to {Peer}: {Reason}", _owner.Type.WireName(), _peer, reason);
+        return reason;
+    }
+
+    private void Shutdown()
+    {
+        _closing = true;
+        _sendSignal.NotifyAlways();
+        if (_sender is not null && Thread.CurrentThread != _sender)
+        {
+            // Let the sender finish the write it is in (it fails fast once the socket is gone).
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+            _sender.Join();
+        }
+        _socket.Dispose();
+        if (_pipe is not { } pipe)
+            return;
+        pipe.In.Rollback(); // a message cut short never reaches the application
+        if (_persistentPipe is null)
+        {
+            pipe.Terminate();
+        }
+        else
+        {
+            if (_midMessageOut)
+                pipe.Out.DiscardRestOfMessage(); // its start went to the old connection
+            pipe.Out.ConsumerSignal = null;
+            pipe.In.ProducerSignal = null;
+            pipe.Owner = null;
+        }
+    }
+
+    // ---- receiving ---------------------------------------------------------------------------
+
+    private string ReceiveLoop()
+    {
+        Pipe pipe = _pipe!;
+        bool heartbeat = _options.HeartbeatInterval > TimeSpan.Zero;
+        _socket.ReceiveTimeout = heartbeat ? (int)Math.Max(1, _options.HeartbeatInterval.TotalMilliseconds / 2) : 0;
+        _lastReceived = _lastPingSent = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            string? problem = ProcessBuffered(pipe);
+            if (problem is not null)
+                return Fail(problem);
+            if (_closing)
+                return _closeReason ?? "closed";
+            if (heartbeat && (problem = Heartbeat()) is not null)
+                return Fail(problem);
+            int n;
+            try
+            {
+                n = _socket.Receive(_recv, _filled, _recv.Length - _filled, SocketFlags.None);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                continue; // heartbeat tick
+            }
+            if (n == 0)
+            {
+                if (_closing)
+                    return _closeReason ?? "closed";
+                return _filled > _start
+                    ? Fail($"the peer closed the connection in the middle of a frame ({_filled - _start} bytes of it received)")
+                    : _midMessageIn ? Fail("the peer closed the connection in the middle of a multipart message (the part received is discarded)")
+                    : "the peer closed the connection";
+            }
+            _filled += n;
+            _lastReceived = Stopwatch.GetTimestamp();
+        }
+    }
+
+    /// <summary>Decodes and delivers every complete frame in the buffer; null, or why the connection must close.</summary>
+    private string? ProcessBuffered(Pipe pipe)
+    {
+        ulong max = _options.MaxMessageSize < 0 ? ulong.MaxValue : (ulong)_options.MaxMessageSize;
+        while (true)
+        {
+            psyne_status status = ZmtpWire.Decode(_recv.AsSpan(_start, _filled - _start), max, _frames,
+                out int count, out int consumed, out long pending);
+            for (int i = 0; i < count; i++)
+            {
+                ref psyne_zmtp_frame f = ref _frames[i];
+                ReadOnlySpan<byte> payload = _recv.AsSpan(_start + (int)f.offset, (int)f.size);
+                string? problem = (f.flags & ZmtpWire.FlagCommand) != 0
+                    ? OnCommand(pipe, payload)
+                    : OnMessageFrame(pipe, payload, (f.flags & ZmtpWire.FlagMore) != 0, owned: null);
+                if (problem is not null)
+                    return problem;
+            }
+            _start += consumed;
+            if (status != psyne_status.PSYNE_OK)
+                return $"protocol error: {ZmtpWire.LastError()}";
+            if (count == DecodeBatch)
+                continue;
+            int left = _filled - _start;
+            if (pending > _recv.Length)
+                return ReceiveLargeFrame(pipe);
+            if (left > 0 && _start > 0 && (pending > _recv.Length - _start || _start > _recv.Length / 2 || _filled == _recv.Length))
+            {
+                Buffer.BlockCopy(_recv, _start, _recv, 0, left);
+                _filled = left;
+                _start = 0;
+            }
+            else if (left == 0)
+            {
+                _start = _filled = 0;
+            }
+            return null;
+        }
+    }
+
+    /// <summary>A frame bigger than the receive buffer: its payload is read straight into a buffer of its own.</summary>
+    private string? ReceiveLargeFrame(Pipe pipe)
+    {
+        byte flags = _recv[_start];
+        int header = (flags & ZmtpWire.FlagLong) != 0 ? 9 : 2;
+        long size = (flags & ZmtpWire.FlagLong) != 0 ? BinaryPrimitives.ReadInt64BigEndian(_recv.AsSpan(_start + 1)) : _recv[_start + 1];
+        if (size > Array.MaxLength)
+            return $"a frame of {size} bytes is larger than this process can hold (set SocketOptions.MaxMessageSize to refuse it cleanly)";
+        byte[] array = ArrayPool<byte>.Shared.Rent((int)size);
+        int have = _filled - _start - header;
+        Buffer.BlockCopy(_recv, _start + header, array, 0, have);
+        _start = _filled = 0;
+        while (have < size)
+        {
+            int n;
+            try
+            {
+                n = _socket.Receive(array, have, (int)size - have, SocketFlags.None);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                string? problem = _options.HeartbeatInterval > TimeSpan.Zero ? Heartbeat() : null;
+                if (problem is not null || _closing)
+                {
+                    ArrayPool<byte>.Shared.Return(array);
+                    return problem ?? _closeReason ?? "closed";
+                }
+                continue;
+            }
+            if (n == 0)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+                return $"the peer closed the connection in the middle of a {size}-byte frame ({have} bytes of it received)";
+            }
+            have += n;
+            _lastReceived = Stopwatch.GetTimestamp();
+        }
+        if ((flags & ZmtpWire.FlagCommand) != 0)
+        {
+            string? problem = OnCommand(pipe, array.AsSpan(0, (int)size));
+            ArrayPool<byte>.Shared.Return(array);
+            return problem;
+        }
+        return OnMessageFrame(pipe, array.AsSpan(0, (int)size), (flags & ZmtpWire.FlagMore) != 0, owned: array);
+    }
+
+    private string? OnMessageFrame(Pipe pipe, ReadOnlySpan<byte> payload, bool more, byte[]? owned)
+    {
+        bool first = !_midMessageIn;
+        _midMessageIn = more;
+        SocketType type = _owner.Type;
+        if (first)
+        {
+            _discardingIn = false;
+            if (type is SocketType.Pub or SocketType.XPub && !more && payload.Length > 0 && payload[0] <= 1)
+            {
+                // A subscription sent as a message (ZMTP 3.0 peers, and libzmq's XSUB).
+                ReleaseOwned(owned);
+                return Deliver(pipe, payload[1..], payload[0] == 1 ? FrameFlags.Subscribe : FrameFlags.Cancel, null);
+            }
+            if (type is SocketType.Pub or SocketType.Push)
+                _discardingIn = true; // these patterns receive no data; drop it, as libzmq does
+        }
+        if (_discardingIn)
+        {
+            ReleaseOwned(owned);
+            return null;
+        }
+        return Deliver(pipe, payload, more ? FrameFlags.More : FrameFlags.None, owned);
+    }
+
+    private static void ReleaseOwned(byte[]? owned)
+    {
+        if (owned is not null)
+            ArrayPool<byte>.Shared.Return(owned);
+    }
+
+    /// <summary>Queues a frame for the application, waiting (and so not reading the socket) while its queue is full.</summary>
+    private string? Deliver(Pipe pipe, ReadOnlySpan<byte> payload, FrameFlags flags, byte[]? owned)
+    {
+        FrameQueue q = pipe.In;
+        bool startsMessage = !q.HasUnpublished;
+        if (startsMessage && q.QueuedMessages >= _options.ReceiveHighWatermark)
+            WaitForInboundRoom(q, 0, messageSlot: true);
+        while (!(owned is null ? q.TryWrite(payload, flags) : q.TryWriteOwned(owned, payload.Length, flags)))
+        {
+            if (q.ConsumerClosed || _closing)
+            {
+                ReleaseOwned(owned);
+                return _closeReason ?? "the socket was closed";
+            }
+            if (q.HasUnpublished && !q.HasRoomFor(payload.Length))
+                q.Publish(); // a message larger than the queue goes through in parts
+            WaitForInboundRoom(q, payload.Length, messageSlot: false);
+        }
+        if ((flags & FrameFlags.More) == 0)
+            q.Publish();
+        return null;
+    }
+
+    private void WaitForInboundRoom(FrameQueue q, int size, bool messageSlot)
+    {
+        _inSpace.Wait(static st => st.Engine._closing || st.Queue.ConsumerClosed
+                || (st.MessageSlot ? st.Queue.QueuedMessages < st.Engine._options.ReceiveHighWatermark : st.Queue.HasRoomFor(st.Size)),
+            new RoomState(this, q, size, messageSlot), Deadlines.None);
+    }
+
+    private readonly record struct RoomState(ZmtpEngine Engine, FrameQueue Queue, int Size, bool MessageSlot);
+
+    private string? OnCommand(Pipe pipe, ReadOnlySpan<byte> body)
+    {
+        if (_midMessageIn)
+            return "protocol error: a command frame arrived in the middle of a multipart message";
+        if (!ZmtpWire.TryParseCommand(body, out psyne_zmtp_command_kind kind, out _, out ReadOnlySpan<byte> data))
+            return $"protocol error: {ZmtpWire.LastError()}";
+        switch (kind)
+        {
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_PING:
+                if (!ZmtpWire.TryParsePing(data, out int ttl, out ReadOnlySpan<byte> context))
+                    return $"protocol error: {ZmtpWire.LastError()}";
+                _peerTtlTicks = ttl * Stopwatch.Frequency / 10;
+                QueueControl(ZmtpWire.Command("PONG", context));
+                return null;
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_PONG:
+                return null;
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_SUBSCRIBE:
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_CANCEL:
+                if (_owner.Type is not (SocketType.Pub or SocketType.XPub))
+                    return null;
+                return Deliver(pipe, data, kind == psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_SUBSCRIBE ? FrameFlags.Subscribe : FrameFlags.Cancel, null);
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_ERROR:
+                return $"the peer sent ERROR: {ErrorReason(data)}";
+            case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_UNKNOWN:
+                return null; // ZMTP: ignore commands we do not know
+            default:
+                return $"protocol error: a {kind.ToString()["PSYNE_ZMTP_CMD_".Length..]} command after the handshake";
+        }
+    }
+
+    private static string ErrorReason(ReadOnlySpan<byte> data) =>
+        data.Length > 0 && data[0] <= data.Length - 1 ? System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0])) : "(no reason given)";
+
+    private string? Heartbeat()
+    {
+        long now = Stopwatch.GetTimestamp();
+        TimeSpan timeout = _options.HeartbeatTimeout > TimeSpan.Zero ? _options.HeartbeatTimeout : _options.HeartbeatInterval;
+        long silent = now - _lastReceived;
+        if (silent > timeout.TotalSeconds * Stopwatch.Frequency)
+            return $"heartbeat timeout: nothing received from the peer for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms";
+        if (_peerTtlTicks > 0 && silent > _peerTtlTicks)
+            return "the peer's heartbeat TTL expired";
+        if (now - _lastPingSent >= _options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency)
+        {
+            _lastPingSent = now;
+            Span<byte> ping = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(ping, (ushort)Math.Min(ushort.MaxValue, _options.HeartbeatTtl.TotalMilliseconds / 100));
+            QueueControl(ZmtpWire.Command("PING", ping));
+        }
+        return null;
+    }
+
+    private void QueueControl(byte[] frame)
+    {
+        _control.Enqueue(frame);
+        _sendSignal.NotifyAlways();
+    }
+}

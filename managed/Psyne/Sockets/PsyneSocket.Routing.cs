@@ -1,4 +1,5 @@
 using Psyne.Sockets.Internal;
+using Psyne.Sockets.Transports;
 
 namespace Psyne.Sockets;
 
@@ -55,6 +56,16 @@ public abstract partial class PsyneSocket
     private bool WriteFrame(Pipe pipe, ReadOnlySpan<byte> frame, bool more, long deadline, bool dropMode)
     {
         FrameFlags flags = more ? FrameFlags.More : FrameFlags.None;
+        if (frame.Length >= ZmtpEngine.DirectWriteMin && pipe.Owner is ZmtpEngine engine && !pipe.Out.HasUnpublished
+            && engine.TryWriteDirect(frame, more))
+        {
+            if (!more)
+            {
+                _sendPipe = null;
+                CountSent();
+            }
+            return true;
+        }
         while (!pipe.Out.TryWrite(frame, flags))
         {
             if (pipe.IsTerminated)

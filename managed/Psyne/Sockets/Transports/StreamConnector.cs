@@ -77,7 +77,7 @@ internal sealed class StreamConnector : SocketEndpoint
                 return;
             }
             _owner.Raise(SocketEventKind.Connected, _address.Original);
-            var engine = new ZmtpEngine(_owner, socket, _address.Original, _pipe);
+            var engine = new ZmtpEngine(_owner, new SocketZmtpStream(socket), _address.Original, _pipe);
             _engine = engine;
             if (_stopped)
                 engine.Close("closed by the application");

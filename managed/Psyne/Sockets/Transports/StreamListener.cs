@@ -106,7 +106,7 @@ internal sealed class StreamListener : SocketEndpoint
             }
             string peer = connection.RemoteEndPoint is IPEndPoint ip ? $"tcp://{ip}" : Address;
             _owner.Raise(SocketEventKind.Accepted, peer);
-            var engine = new ZmtpEngine(_owner, connection, peer, persistentPipe: null);
+            var engine = new ZmtpEngine(_owner, new SocketZmtpStream(connection), peer, persistentPipe: null);
             lock (_gate)
             {
                 if (_stopped)

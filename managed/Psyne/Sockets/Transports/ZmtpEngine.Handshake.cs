@@ -80,7 +80,7 @@ internal sealed partial class ZmtpEngine
         }
         if (CheckPeerMetadata(metadata, out SocketType peerType, out byte[]? identity) is { } mismatch)
             return mismatch;
-        _socket.ReceiveTimeout = 0;
+        _stream.ReceiveTimeoutMs = 0;
         return Attach(peerType, identity);
     }
 
@@ -193,31 +193,23 @@ internal sealed partial class ZmtpEngine
     {
         int ms = Deadlines.RemainingMilliseconds(_handshakeDeadline, cap: int.MaxValue);
         if (ms == 0)
-            throw new SocketException((int)SocketError.TimedOut);
-        _socket.ReceiveTimeout = ms == int.MaxValue ? 0 : ms;
-        int n;
-        try
-        {
-            n = _socket.Receive(_recv, _filled, _recv.Length - _filled, SocketFlags.None);
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-        {
-            _closeReason ??= $"handshake timeout: the peer did not complete the handshake within {_options.HandshakeTimeout.TotalMilliseconds:F0} ms";
-            throw;
-        }
+            throw HandshakeTimeout();
+        _stream.ReceiveTimeoutMs = ms == int.MaxValue ? 0 : ms;
+        int n = _stream.Receive(_recv, _filled, _recv.Length - _filled);
+        if (n < 0)
+            throw HandshakeTimeout();
         _filled += n;
         return n > 0;
     }
 
-    /// <summary>A blocking write of a whole buffer (handshake and control frames).</summary>
-    private void SendRaw(ReadOnlySpan<byte> bytes)
+    private IOException HandshakeTimeout()
     {
-        while (!bytes.IsEmpty)
-        {
-            int n = _socket.Send(bytes, SocketFlags.None);
-            bytes = bytes[n..];
-        }
+        _closeReason ??= $"handshake timeout: the peer did not complete the handshake within {_options.HandshakeTimeout.TotalMilliseconds:F0} ms";
+        return new IOException(_closeReason);
     }
+
+    /// <summary>A blocking write of a whole buffer (handshake frames).</summary>
+    private void SendRaw(ReadOnlySpan<byte> bytes) => _stream.Send(bytes);
 
     private byte[] SubscriptionFrame(ReadOnlySpan<byte> topic, bool subscribe)
     {

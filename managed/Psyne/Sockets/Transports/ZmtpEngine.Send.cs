@@ -9,6 +9,53 @@ namespace Psyne.Sockets.Transports;
 // faster it sends, the larger the batches. A large frame is written from its own buffer.
 internal sealed partial class ZmtpEngine
 {
+    /// <summary>Frames at least this large may be written by the application's thread itself.</summary>
+    public const int DirectWriteMin = 16 * 1024;
+
+    // Who writes to the socket now: the sender thread, or an application thread writing a large
+    // frame directly. Held for a whole drain-and-flush, so bytes never interleave.
+    private int _writer;
+
+    /// <summary>
+    /// Writes a large frame from the caller's memory straight to the kernel when nothing is queued
+    /// ahead of it and the sender is idle: no copy into a queue, no hand-over to the sender thread.
+    /// </summary>
+    /// <returns>False when it must be queued instead (the caller then queues it as usual).</returns>
+    public bool TryWriteDirect(ReadOnlySpan<byte> frame, bool more)
+    {
+        Pipe? pipe = _pipe;
+        if (pipe is null || _closing || !_control.IsEmpty || Interlocked.CompareExchange(ref _writer, 1, 0) != 0)
+            return false;
+        try
+        {
+            if (!pipe.Out.IsDrained || _sendLength != 0 || _closing)
+                return false;
+            Span<byte> header = stackalloc byte[ZmtpWire.MaxHeaderSize];
+            int h = ZmtpWire.WriteFrameHeader(header, frame.Length, more);
+            Write(header[..h]);
+            Write(frame);
+            _midMessageOut = more;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The connection broke under the write: the frame is lost with the connection, as a
+            // queued one would be; the receiver thread reports why.
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _writer, 0);
+        }
+    }
+
+    private void AcquireWriter()
+    {
+        var spinner = new SpinWait();
+        while (Interlocked.CompareExchange(ref _writer, 1, 0) != 0)
+            spinner.SpinOnce();
+    }
+
     private void SendLoop()
     {
         Pipe pipe = _pipe!;
@@ -17,6 +64,7 @@ internal sealed partial class ZmtpEngine
         {
             while (true)
             {
+                AcquireWriter();
                 _senderBusy = true;
                 while (_control.TryDequeue(out byte[]? command))
                     Append(command);
@@ -28,11 +76,12 @@ internal sealed partial class ZmtpEngine
                     }
                     else if (f.OutOfLine)
                     {
+                        // What is buffered, the header and the payload in one gathered write:
+                        // the payload is not copied again on its way to the kernel.
                         if (_sendLength > SendBufferSize - ZmtpWire.MaxHeaderSize)
                             Flush();
                         _sendLength += ZmtpWire.WriteFrameHeader(_send.AsSpan(_sendLength), f.Length, f.More);
-                        Flush();
-                        Write(f.Span);
+                        WriteGathered(f.Array, f.Length);
                     }
                     else
                     {
@@ -47,26 +96,22 @@ internal sealed partial class ZmtpEngine
                 }
                 Flush();
                 _senderBusy = false;
+                Volatile.Write(ref _writer, 0);
                 if (_closing)
                     return;
                 _sendSignal.Wait(static e => e._pipe!.Out.HasData() || !e._control.IsEmpty || e._closing, this, Deadlines.None, spinIterations: 32);
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
         {
             // The receiver sees the broken connection too and reports it.
-            _closeReason ??= e is SocketException se ? $"write failed: {se.SocketErrorCode}" : "connection closed";
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception e2) when (e2 is SocketException or ObjectDisposedException)
-            {
-            }
+            _closeReason ??= _closing ? null : e.Message;
+            _stream.Shutdown();
         }
         finally
         {
             _senderBusy = false;
+            Volatile.Write(ref _writer, 0);
         }
     }
 
@@ -93,12 +138,12 @@ internal sealed partial class ZmtpEngine
         _sendLength = 0;
     }
 
-    private void Write(ReadOnlySpan<byte> bytes)
+    private void WriteGathered(byte[] payload, int length)
     {
-        while (!bytes.IsEmpty)
-        {
-            int n = _socket.Send(bytes, SocketFlags.None);
-            bytes = bytes[n..];
-        }
+        int buffered = _sendLength;
+        _sendLength = 0;
+        _stream.SendGathered(_send, buffered, payload, length);
     }
+
+    private void Write(ReadOnlySpan<byte> bytes) => _stream.Send(bytes);
 }

@@ -27,7 +27,7 @@ internal sealed partial class ZmtpEngine
     private const int DecodeBatch = 256;
 
     private readonly PsyneSocket _owner;
-    private readonly Socket _socket;
+    private readonly ZmtpStream _stream;
     private readonly string _peer;
     private readonly SocketOptions _options;
     private readonly Pipe? _persistentPipe;
@@ -54,15 +54,13 @@ internal sealed partial class ZmtpEngine
     private long _lastPingSent;
     private long _peerTtlTicks;
 
-    public ZmtpEngine(PsyneSocket owner, Socket socket, string peer, Pipe? persistentPipe)
+    public ZmtpEngine(PsyneSocket owner, ZmtpStream stream, string peer, Pipe? persistentPipe)
     {
         _owner = owner;
-        _socket = socket;
+        _stream = stream;
         _peer = peer;
         _options = owner.Options;
         _persistentPipe = persistentPipe;
-        if (socket.ProtocolType == ProtocolType.Tcp)
-            socket.NoDelay = true;
     }
 
     /// <summary>Nothing of this connection's is waiting to be written (linger is over for it).</summary>
@@ -91,9 +89,9 @@ internal sealed partial class ZmtpEngine
             _sender.Start();
             reason = ReceiveLoop();
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
         {
-            reason = _closeReason ?? (e is SocketException se ? $"connection error: {se.SocketErrorCode}" : "connection closed");
+            reason = _closeReason ?? e.Message;
             if (!established)
                 _owner.Raise(SocketEventKind.HandshakeFailed, _peer, reason);
         }
@@ -115,14 +113,7 @@ internal sealed partial class ZmtpEngine
     {
         _closeReason ??= reason;
         _closing = true;
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-        }
-        _socket.Dispose();
+        _stream.Shutdown();
         _sendSignal.NotifyAlways();
         _inSpace.NotifyAlways();
     }
@@ -140,17 +131,11 @@ internal sealed partial class ZmtpEngine
         _sendSignal.NotifyAlways();
         if (_sender is not null && Thread.CurrentThread != _sender)
         {
-            // Let the sender finish the write it is in (it fails fast once the socket is gone).
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-            }
+            // A write in progress fails fast once the stream is shut down.
+            _stream.Shutdown();
             _sender.Join();
         }
-        _socket.Dispose();
+        _stream.Dispose();
         if (_pipe is not { } pipe)
             return;
         pipe.In.Rollback(); // a message cut short never reaches the application
@@ -174,7 +159,7 @@ internal sealed partial class ZmtpEngine
     {
         Pipe pipe = _pipe!;
         bool heartbeat = _options.HeartbeatInterval > TimeSpan.Zero;
-        _socket.ReceiveTimeout = heartbeat ? (int)Math.Max(1, _options.HeartbeatInterval.TotalMilliseconds / 2) : 0;
+        _stream.ReceiveTimeoutMs = heartbeat ? (int)Math.Max(1, _options.HeartbeatInterval.TotalMilliseconds / 2) : 0;
         _lastReceived = _lastPingSent = Stopwatch.GetTimestamp();
         while (true)
         {
@@ -185,15 +170,9 @@ internal sealed partial class ZmtpEngine
                 return _closeReason ?? "closed";
             if (heartbeat && (problem = Heartbeat()) is not null)
                 return Fail(problem);
-            int n;
-            try
-            {
-                n = _socket.Receive(_recv, _filled, _recv.Length - _filled, SocketFlags.None);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-            {
-                continue; // heartbeat tick
-            }
+            int n = _stream.Receive(_recv, _filled, _recv.Length - _filled);
+            if (n < 0)
+                continue; // a heartbeat tick
             if (n == 0)
             {
                 if (_closing)
@@ -262,12 +241,8 @@ internal sealed partial class ZmtpEngine
         _start = _filled = 0;
         while (have < size)
         {
-            int n;
-            try
-            {
-                n = _socket.Receive(array, have, (int)size - have, SocketFlags.None);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            int n = _stream.Receive(array, have, (int)size - have);
+            if (n < 0)
             {
                 string? problem = _options.HeartbeatInterval > TimeSpan.Zero ? Heartbeat() : null;
                 if (problem is not null || _closing)

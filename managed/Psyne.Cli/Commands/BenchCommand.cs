@@ -16,7 +16,7 @@ internal static class BenchCommand
             Description = "What to measure: " + string.Join(", ", BenchSuites.All.Select(s => $"{s.Name} ({s.Description})")) + ", or all.",
         };
         suite.AcceptOnlyFromAmong(names);
-        var json = new Option<bool>("--json") { Description = "Print an array of {suite, case, unit, value, peer, peerValue, ratio} instead of a table." };
+        var json = new Option<bool>("--json") { Description = "Print an array of {suite, case, unit, value, peer, peerValue, ratio, note} instead of a table." };
         var budget = new Option<int>("--budget-ms")
         {
             Description = "Time spent on each measurement, in milliseconds (longer is steadier).",
@@ -80,10 +80,11 @@ internal static class BenchCommand
             w.WriteString("suite", r.Suite);
             w.WriteString("case", r.Case);
             w.WriteString("unit", r.Unit);
-            w.WriteNumber("value", Math.Round(r.Value, 4));
+            WriteNullable(w, "value", double.IsFinite(r.Value) ? r.Value : null);
             WriteNullable(w, "peer", r.Peer);
             WriteNullable(w, "peerValue", r.PeerValue);
             WriteNullable(w, "ratio", r.Ratio);
+            WriteNullable(w, "note", r.Note);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -104,16 +105,22 @@ internal static class BenchCommand
         else w.WriteNumber(name, Math.Round(value.Value, 4));
     }
 
-    private static void WriteTable(IEnumerable<BenchResult> results)
+    private static void WriteTable(IReadOnlyList<BenchResult> results)
     {
         var table = new Table().AddColumns("Suite", "Case", "Psyne", "Peer", "Peer value", "Ratio");
         foreach (BenchResult r in results)
         {
             string ratio = r.Ratio is { } x ? (x >= 1 ? $"[green]{x:F2}x[/]" : $"[red]{x:F2}x[/]") : "";
-            table.AddRow(Markup.Escape(r.Suite), Markup.Escape(r.Case), Markup.Escape($"{r.Value:G4} {r.Unit}"),
-                Markup.Escape(r.Peer ?? ""), Markup.Escape(r.PeerValue is { } p ? $"{p:G4} {r.Unit}" : ""), ratio);
+            string value = double.IsFinite(r.Value) ? $"{r.Value:G4} {r.Unit}" : "n/a";
+            string peerValue = r.PeerValue is { } p ? $"{p:G4} {r.Unit}" : "";
+            if (r.Note is not null)
+                peerValue = peerValue.Length == 0 ? r.Note : $"{peerValue} ({r.Note})";
+            table.AddRow(Markup.Escape(r.Suite), Markup.Escape(r.Case), Markup.Escape(value),
+                Markup.Escape(r.Peer ?? ""), Markup.Escape(peerValue), ratio);
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Ratio: how many times better Psyne did than the peer in this run (higher is better).[/]");
+        if (results.Any(r => !double.IsFinite(r.Value)))
+            AnsiConsole.MarkupLine("[grey]n/a: Psyne's side of that case is not written yet; the peers are measured alone.[/]");
     }
 }

@@ -64,6 +64,28 @@ public class CliTests
     }
 
     [Test]
+    public void Bench_sockets_measures_every_peer_or_says_why_not()
+    {
+        ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "sockets", "--json", "--budget-ms", "20");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        JsonElement[] results = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
+        Assert.That(results.Select(x => x.GetProperty("peer").GetString()), Has.Some.StartsWith("raw TCP").And.Some.StartsWith("NetMQ").And.Some.StartsWith("libzmq"));
+        Assert.That(results.Select(x => x.GetProperty("case").GetString()).Distinct().Count(), Is.EqualTo(3), "32 B and 64 KiB PUSH/PULL, REQ/REP round trip");
+        foreach (JsonElement x in results)
+        {
+            Assert.That(x.GetProperty("suite").GetString(), Is.EqualTo("sockets"));
+            JsonElement peerValue = x.GetProperty("peerValue");
+            if (peerValue.ValueKind == JsonValueKind.Null)
+                Assert.That(x.GetProperty("note").GetString(), Does.StartWith("unavailable: "), "a peer that was not measured says why");
+            else
+                Assert.That(peerValue.GetDouble(), Is.GreaterThan(0));
+            JsonElement value = x.GetProperty("value");
+            if (value.ValueKind != JsonValueKind.Null && peerValue.ValueKind != JsonValueKind.Null)
+                Assert.That(x.GetProperty("ratio").ValueKind, Is.EqualTo(JsonValueKind.Number), "a Psyne value next to a peer value has a ratio");
+        }
+    }
+
+    [Test]
     public void An_unknown_bench_suite_is_refused_with_the_choices()
     {
         ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "warp-drive");

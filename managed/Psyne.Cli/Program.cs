@@ -15,6 +15,7 @@ public static class Program
             BenchCommand.Create(),
             TernaryCommand.Create(),
             ChannelPeerCommand.Create(),
+            SocketPeerCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -67,7 +67,10 @@ internal sealed class PeerProcess : IDisposable
         }
     }
 
-    public static PeerProcess Start(params string[] arguments)
+    public static PeerProcess Start(params string[] arguments) => StartCommand("channel-peer", arguments);
+
+    /// <summary>Starts the CLI's hidden peer command <paramref name="command"/> (channel-peer, socket-peer).</summary>
+    public static PeerProcess StartCommand(string command, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -78,7 +81,7 @@ internal sealed class PeerProcess : IDisposable
             WorkingDirectory = RepoPaths.TestDirectory,
         };
         info.ArgumentList.Add(RepoPaths.CliDll);
-        info.ArgumentList.Add("channel-peer");
+        info.ArgumentList.Add(command);
         foreach (string a in arguments)
             info.ArgumentList.Add(a);
         info.Environment.Remove("PSYNE_ISA");

@@ -7,6 +7,7 @@ namespace Psyne.Tests.Sockets;
 [TestFixture("inproc")]
 [TestFixture("tcp")]
 [TestFixture("unix")]
+[TestFixture("ipc")]
 [CancelAfter(60_000)]
 public class SocketPatternTests(string transport)
 {

@@ -16,6 +16,7 @@ internal static class SocketTestSupport
         "tcp" => "tcp://127.0.0.1:0",
         "unix" => $"unix://{Path.Combine(Path.GetTempPath(), $"psyne-test-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}.sock")}",
         "inproc" => $"inproc://test-{Interlocked.Increment(ref s_counter)}",
+        "ipc" => $"ipc://psyne-test-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}",
         _ => throw new ArgumentOutOfRangeException(nameof(transport)),
     };
 

@@ -14,8 +14,7 @@ internal sealed class StreamListener : SocketEndpoint
     private readonly Socket _listener;
     private readonly SocketAddress _requested;
     private readonly Thread _acceptThread;
-    private readonly Lock _gate = new();
-    private readonly HashSet<ZmtpEngine> _engines = [];
+    private readonly EngineSet _engines = new();
     private volatile bool _stopped;
 
     private StreamListener(PsyneSocket owner, Socket listener, SocketAddress requested, string address)
@@ -106,24 +105,8 @@ internal sealed class StreamListener : SocketEndpoint
             }
             string peer = connection.RemoteEndPoint is IPEndPoint ip ? $"tcp://{ip}" : Address;
             _owner.Raise(SocketEventKind.Accepted, peer);
-            var engine = new ZmtpEngine(_owner, new SocketZmtpStream(connection), peer, persistentPipe: null);
-            lock (_gate)
-            {
-                if (_stopped)
-                {
-                    connection.Dispose();
-                    return;
-                }
-                _engines.Add(engine);
-            }
-            var thread = new Thread(() =>
-            {
-                engine.Run();
-                lock (_gate)
-                    _engines.Remove(engine);
-            })
-            { IsBackground = true, Name = "psyne-zmtp-recv" };
-            thread.Start();
+            if (!_engines.Start(_owner, new SocketZmtpStream(connection), peer))
+                return;
         }
     }
 
@@ -148,11 +131,7 @@ internal sealed class StreamListener : SocketEndpoint
     public override void Close()
     {
         StopAccepting();
-        ZmtpEngine[] engines;
-        lock (_gate)
-            engines = [.. _engines];
-        foreach (ZmtpEngine e in engines)
-            e.Close("closed by the application");
+        _engines.CloseAll();
         _owner.Raise(SocketEventKind.Closed, Address);
     }
 }

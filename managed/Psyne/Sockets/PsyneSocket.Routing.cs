@@ -14,6 +14,12 @@ public abstract partial class PsyneSocket
     private Pipe? _receivePipe;      // the peer of the message being received
     private int _receiveNext;        // fair-queue position
 
+    /// <summary>
+    /// Lockstep patterns (REQ, REP) write each message from the caller's thread when the
+    /// connection's sender is idle, which it always is between a request and its reply.
+    /// </summary>
+    private protected virtual bool FlushesInline => false;
+
     /// <summary>Round-robin: the whole message goes to the next peer with room; waits for one until the deadline.</summary>
     private protected bool SendLoadBalanced(ReadOnlySpan<byte> frame, bool more, long deadline)
     {
@@ -93,7 +99,15 @@ public abstract partial class PsyneSocket
         }
         if (!more)
         {
-            pipe.Out.Publish();
+            if (FlushesInline && pipe.Owner is ZmtpEngine connection)
+            {
+                pipe.Out.Publish(notify: false);
+                connection.FlushFromCaller();
+            }
+            else
+            {
+                pipe.Out.Publish();
+            }
             _sendPipe = null;
             CountSent();
         }

@@ -13,6 +13,8 @@ public sealed class RepSocket(SocketOptions? options = null) : PsyneSocket(Socke
 
     private readonly List<(byte[] Buffer, int Length)> _envelope = [];
     private State _state;
+
+    private protected override bool FlushesInline => true;
     private Pipe? _peer;
 
     private protected override bool ReceiveFrame(long deadline, out ReadOnlySpan<byte> data, out bool more)

@@ -15,6 +15,8 @@ public sealed class ReqSocket(SocketOptions? options = null) : PsyneSocket(Socke
     private enum State { Idle, Sending, AwaitingReply, Receiving }
 
     private State _state;
+
+    private protected override bool FlushesInline => true;
     private Pipe? _peer;
     private uint _requestId = (uint)Random.Shared.Next();
 

@@ -126,13 +126,14 @@ internal sealed class FrameQueue
     /// <summary>Frames written since the last publish (the unpublished part of a message, or a batch).</summary>
     public bool HasUnpublished => _write != _shared.Tail;
 
-    /// <summary>Makes every written frame visible to the consumer and wakes it if it sleeps.</summary>
-    public void Publish()
+    /// <summary>Makes every written frame visible to the consumer and wakes it if it sleeps (unless <paramref name="notify"/> is false: the producer will see to it).</summary>
+    public void Publish(bool notify = true)
     {
         Volatile.Write(ref _shared.TailMessages, _messagesWritten);
         Interlocked.Exchange(ref _shared.Tail, _write); // a full fence before the waiter check
         _publishedLarge = _largeWritten;
-        ConsumerSignal?.Notify();
+        if (notify)
+            ConsumerSignal?.Notify();
     }
 
     /// <summary>Discards frames written since the last publish (a message cut short by a lost connection).</summary>

@@ -66,40 +66,14 @@ internal sealed partial class ZmtpEngine
             {
                 AcquireWriter();
                 _senderBusy = true;
-                while (_control.TryDequeue(out byte[]? command))
-                    Append(command);
-                while (q.TryPeek(out QueuedFrame f))
-                {
-                    if ((f.Flags & (FrameFlags.Subscribe | FrameFlags.Cancel)) != 0)
-                    {
-                        Append(SubscriptionFrame(f.Span, (f.Flags & FrameFlags.Subscribe) != 0));
-                    }
-                    else if (f.OutOfLine)
-                    {
-                        // What is buffered, the header and the payload in one gathered write:
-                        // the payload is not copied again on its way to the kernel.
-                        if (_sendLength > SendBufferSize - ZmtpWire.MaxHeaderSize)
-                            Flush();
-                        _sendLength += ZmtpWire.WriteFrameHeader(_send.AsSpan(_sendLength), f.Length, f.More);
-                        WriteGathered(f.Array, f.Length);
-                    }
-                    else
-                    {
-                        if (_sendLength + ZmtpWire.MaxHeaderSize + f.Length > SendBufferSize)
-                            Flush();
-                        _sendLength += ZmtpWire.WriteFrameHeader(_send.AsSpan(_sendLength), f.Length, f.More);
-                        f.Span.CopyTo(_send.AsSpan(_sendLength));
-                        _sendLength += f.Length;
-                    }
-                    _midMessageOut = f.More;
-                    q.Consume(f);
-                }
-                Flush();
+                DrainAndFlush(q);
                 _senderBusy = false;
                 Volatile.Write(ref _writer, 0);
                 if (_closing)
                     return;
-                _sendSignal.Wait(static e => e._pipe!.Out.HasData() || !e._control.IsEmpty || e._closing, this, Deadlines.None, spinIterations: 32);
+                // IsDrained reads only published positions, so it is safe while an application
+                // thread drains the queue itself (FlushFromCaller).
+                _sendSignal.Wait(static e => !e._pipe!.Out.IsDrained || !e._control.IsEmpty || e._closing, this, Deadlines.None, spinIterations: 32);
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException)
@@ -113,6 +87,73 @@ internal sealed partial class ZmtpEngine
             _senderBusy = false;
             Volatile.Write(ref _writer, 0);
         }
+    }
+
+    /// <summary>
+    /// Writes what is queued from the application's thread when the sender thread is idle: a
+    /// lockstep pattern (REQ, REP) then saves the sender thread's wake-up on every message.
+    /// Otherwise the sender thread, busy already, takes it.
+    /// </summary>
+    public void FlushFromCaller()
+    {
+        Pipe? pipe = _pipe;
+        if (pipe is null || _closing)
+            return;
+        if (Interlocked.CompareExchange(ref _writer, 1, 0) != 0)
+        {
+            pipe.Out.ConsumerSignal?.Notify();
+            return;
+        }
+        try
+        {
+            _senderBusy = true;
+            DrainAndFlush(pipe.Out);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
+        {
+            _closeReason ??= _closing ? null : e.Message;
+            _stream.Shutdown();
+        }
+        finally
+        {
+            _senderBusy = false;
+            Volatile.Write(ref _writer, 0);
+        }
+    }
+
+    /// <summary>Control frames, then every queued frame, written in as few calls as the buffer allows. Holds the writer slot.</summary>
+    private void DrainAndFlush(FrameQueue q)
+    {
+        while (_control.TryDequeue(out byte[]? command))
+            Append(command);
+        while (q.TryPeek(out QueuedFrame f))
+        {
+            if ((f.Flags & (FrameFlags.Subscribe | FrameFlags.Cancel)) != 0)
+            {
+                Append(SubscriptionFrame(f.Span, (f.Flags & FrameFlags.Subscribe) != 0));
+            }
+            else if (f.OutOfLine)
+            {
+                // What is buffered, the header and the payload in one gathered write:
+                // the payload is not copied again on its way to the kernel.
+                if (_sendLength > SendBufferSize - ZmtpWire.MaxHeaderSize)
+                    Flush();
+                _sendLength += ZmtpWire.WriteFrameHeader(_send.AsSpan(_sendLength), f.Length, f.More);
+                WriteGathered(f.Array, f.Length);
+            }
+            else
+            {
+                if (_sendLength + ZmtpWire.MaxHeaderSize + f.Length > SendBufferSize)
+                    Flush();
+                _sendLength += ZmtpWire.WriteFrameHeader(_send.AsSpan(_sendLength), f.Length, f.More);
+                f.Span.CopyTo(_send.AsSpan(_sendLength));
+                _sendLength += f.Length;
+            }
+            _midMessageOut = f.More;
+            q.Consume(f);
+        }
+        q.Release(); // the head catches up with what was read, so IsDrained is exact
+        Flush();
     }
 
     private void Append(ReadOnlySpan<byte> bytes)

@@ -26,6 +26,9 @@ internal sealed partial class ZmtpEngine
     private const int SendBufferSize = 64 * 1024;
     private const int DecodeBatch = 256;
 
+    /// <summary>A frame at least this large is read into a buffer of its own (what already arrived is copied once, the rest is read in place).</summary>
+    private const int DirectReadMin = 32 * 1024;
+
     private readonly PsyneSocket _owner;
     private readonly ZmtpStream _stream;
     private readonly string _peer;
@@ -211,7 +214,7 @@ internal sealed partial class ZmtpEngine
             if (count == DecodeBatch)
                 continue;
             int left = _filled - _start;
-            if (pending > _recv.Length)
+            if (pending > _recv.Length || pending >= DirectReadMin)
                 return ReceiveLargeFrame(pipe);
             if (left > 0 && _start > 0 && (pending > _recv.Length - _start || _start > _recv.Length / 2 || _filled == _recv.Length))
             {
@@ -227,7 +230,7 @@ internal sealed partial class ZmtpEngine
         }
     }
 
-    /// <summary>A frame bigger than the receive buffer: its payload is read straight into a buffer of its own.</summary>
+    /// <summary>A large frame: its payload is read straight into a buffer of its own, which the application then reads in place.</summary>
     private string? ReceiveLargeFrame(Pipe pipe)
     {
         byte flags = _recv[_start];

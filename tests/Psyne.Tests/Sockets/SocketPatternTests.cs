@@ -254,4 +254,90 @@ public class SocketPatternTests(string transport)
         }
         Assert.That(received, Is.EqualTo(pub.Statistics.MessagesSent));
     }
+
+    [Test]
+    public void Linger_DeliversWhatWasQueuedBeforeDispose()
+    {
+        using var pull = new PullSocket(Options(o => o.QueueBytes = 4 << 20));
+        string ep = pull.Bind(Endpoint(transport));
+        const int n = 50_000;
+        // Marks and queue large enough that the whole stream is queued before anyone reads.
+        pull.Options.ReceiveHighWatermark = n;
+        using (var push = new PushSocket(Options(o => { o.Linger = TimeSpan.FromSeconds(10); o.SendHighWatermark = n; o.QueueBytes = 4 << 20; })))
+        {
+            push.Connect(ep);
+            for (int i = 0; i < n; i++)
+                push.Send(BitConverter.GetBytes(i));
+        } // Dispose returns once everything is handed to the network (or, in process, to the peer's queue)
+        for (int i = 0; i < n; i++)
+        {
+            Assert.That(pull.TryReceive(Patience, out ReceivedFrame f), Is.True, $"message {i} lost at close");
+            Assert.That(BitConverter.ToInt32(f.Data), Is.EqualTo(i));
+        }
+    }
+
+    [Test]
+    public void MonitorEvents_TellListeningConnectedHandshakeAndDisconnected()
+    {
+        var events = new System.Collections.Concurrent.ConcurrentQueue<SocketEventArgs>();
+        using var pull = new PullSocket(Options());
+        pull.Events += (_, e) => events.Enqueue(e);
+        string ep = pull.Bind(Endpoint(transport));
+        var push = new PushSocket(Options());
+        push.Connect(ep);
+        push.Send("x");
+        Assert.That(ExpectText(pull), Is.EqualTo("x"));
+        push.Dispose();
+        if (transport != "inproc")
+            Eventually(() => events.Any(e => e.Kind == SocketEventKind.Disconnected), "a Disconnected event");
+        SocketEventKind[] kinds = [.. events.Select(e => e.Kind)];
+        Assert.That(kinds, Does.Contain(SocketEventKind.Listening));
+        Assert.That(kinds, Does.Contain(SocketEventKind.Accepted));
+        Assert.That(kinds, Does.Contain(SocketEventKind.HandshakeSucceeded));
+    }
+
+    [Test]
+    public void Heartbeats_KeepAnIdleConnectionUp()
+    {
+        using var pull = new PullSocket(Options(o => { o.HeartbeatInterval = TimeSpan.FromMilliseconds(50); o.HeartbeatTimeout = TimeSpan.FromMilliseconds(300); }));
+        string ep = pull.Bind(Endpoint(transport));
+        int disconnects = 0;
+        pull.Events += (_, e) =>
+        {
+            if (e.Kind == SocketEventKind.Disconnected)
+                Interlocked.Increment(ref disconnects);
+        };
+        using var push = new PushSocket(Options(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(50)));
+        push.Connect(ep);
+        push.Send("before");
+        Assert.That(ExpectText(pull), Is.EqualTo("before"));
+        Thread.Sleep(1000); // idle for three timeouts: PINGs and PONGs must keep it alive
+        push.Send("after");
+        Assert.That(ExpectText(pull), Is.EqualTo("after"));
+        Assert.That(Volatile.Read(ref disconnects), Is.Zero);
+    }
+
+    [Test]
+    public void PlainMechanism_AcceptsTheRightPassword_AndRefusesAWrongOne()
+    {
+        if (transport == "inproc")
+            Assert.Ignore("inproc links have no handshake, so no security mechanism");
+        using var pull = new PullSocket(Options(o => { o.PlainServer = true; o.PlainAuthenticator = (u, p) => u == "alice" && p == "secret"; }));
+        string ep = pull.Bind(Endpoint(transport));
+        var failed = new ManualResetEventSlim();
+        using var bad = new PushSocket(Options(o => { o.PlainUsername = "alice"; o.PlainPassword = "wrong"; }));
+        bad.Events += (_, e) =>
+        {
+            if (e.Kind == SocketEventKind.HandshakeFailed)
+                failed.Set();
+        };
+        bad.Connect(ep);
+        bad.TrySend(Bytes("intruder"), more: false, TimeSpan.Zero);
+        Assert.That(failed.Wait(Patience), Is.True, "the wrong password was not refused");
+        using var good = new PushSocket(Options(o => { o.PlainUsername = "alice"; o.PlainPassword = "secret"; }));
+        good.Connect(ep);
+        good.Send("friend");
+        Assert.That(ExpectText(pull), Is.EqualTo("friend"));
+        Assert.That(pull.TryReceive(TimeSpan.FromMilliseconds(200), out _), Is.False, "the refused peer's message got through");
+    }
 }

@@ -50,15 +50,17 @@ internal static class IpcTransport
         private readonly PsyneSocket _owner;
         private readonly SocketAddress _address;
         private readonly Channel _rendezvous;
+        private readonly Channel _keepOpen;
         private readonly EngineSet _engines = new();
         private readonly Thread _thread;
         private volatile bool _stopped;
 
-        private IpcListener(PsyneSocket owner, SocketAddress address, Channel rendezvous)
+        private IpcListener(PsyneSocket owner, SocketAddress address, Channel rendezvous, Channel keepOpen)
         {
             _owner = owner;
             _address = address;
             _rendezvous = rendezvous;
+            _keepOpen = keepOpen;
             _thread = new Thread(AcceptLoop) { IsBackground = true, Name = "psyne-ipc-accept" };
         }
 
@@ -80,7 +82,19 @@ internal static class IpcTransport
             {
                 throw new PsyneIOException($"cannot bind {address.Original}: {e.Message}");
             }
-            var listener = new IpcListener(owner, address, rendezvous);
+            // A consumer sees a ring closed once no producer is attached; connectors come and go,
+            // so the listener holds a producer handle of its own for as long as it listens.
+            Channel keepOpen;
+            try
+            {
+                keepOpen = Channel.OpenExisting($"ipc://{address.Path}", ChannelRole.Producer);
+            }
+            catch
+            {
+                rendezvous.Dispose();
+                throw;
+            }
+            var listener = new IpcListener(owner, address, rendezvous, keepOpen);
             owner.Raise(SocketEventKind.Listening, address.Original);
             listener._thread.Start();
             return listener;
@@ -128,6 +142,7 @@ internal static class IpcTransport
                 return;
             _stopped = true;
             _rendezvous.Dispose();
+            _keepOpen.Dispose();
         }
 
         public override void Close()

@@ -119,15 +119,13 @@ internal sealed class StreamConnector : SocketEndpoint
     /// <summary>The engine serving the pipe now, if connected (linger asks it whether it has flushed).</summary>
     public ZmtpEngine? Engine => _engine;
 
-    public override void StopAccepting()
-    {
-        _stopped = true;
-        _wake.Set();
-    }
+    // StopAccepting is not overridden: while the socket lingers, a connector keeps (re)connecting
+    // so what is queued can still reach the peer, as libzmq does.
 
     public override void Close()
     {
-        StopAccepting();
+        _stopped = true;
+        _wake.Set();
         _engine?.Close("closed by the application");
         _thread.Join();
         _pipe.Terminate();

@@ -56,6 +56,8 @@ internal sealed partial class ZmtpEngine
     private long _lastReceived;
     private long _lastPingSent;
     private long _peerTtlTicks;
+    private long _pingSentAt;
+    private long _pingDeadline;
 
     public ZmtpEngine(PsyneSocket owner, ZmtpStream stream, string peer, Pipe? persistentPipe)
     {
@@ -368,18 +370,27 @@ internal sealed partial class ZmtpEngine
     private static string ErrorReason(ReadOnlySpan<byte> data) =>
         data.Length > 0 && data[0] <= data.Length - 1 ? System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0])) : "(no reason given)";
 
+    /// <summary>
+    /// As libzmq: a PING is sent every interval, and a connection from which nothing at all
+    /// arrives within the timeout after a PING is closed (any byte counts, not only the PONG).
+    /// A peer's PING TTL closes the connection if nothing arrives for that long.
+    /// </summary>
     private string? Heartbeat()
     {
         long now = Stopwatch.GetTimestamp();
         TimeSpan timeout = _options.HeartbeatTimeout > TimeSpan.Zero ? _options.HeartbeatTimeout : _options.HeartbeatInterval;
-        long silent = now - _lastReceived;
-        if (silent > timeout.TotalSeconds * Stopwatch.Frequency)
-            return $"heartbeat timeout: nothing received from the peer for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms";
-        if (_peerTtlTicks > 0 && silent > _peerTtlTicks)
-            return "the peer's heartbeat TTL expired";
+        if (_pingDeadline != 0 && _lastReceived < _pingSentAt && now > _pingDeadline)
+            return $"heartbeat timeout: nothing received from the peer for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms after a PING";
+        if (_peerTtlTicks > 0 && now - _lastReceived > _peerTtlTicks)
+            return "the peer's heartbeat TTL expired: nothing received from it in time";
         if (now - _lastPingSent >= _options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency)
         {
             _lastPingSent = now;
+            if (_pingDeadline == 0 || _lastReceived >= _pingSentAt)
+            {
+                _pingSentAt = now;
+                _pingDeadline = now + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            }
             Span<byte> ping = stackalloc byte[2];
             BinaryPrimitives.WriteUInt16BigEndian(ping, (ushort)Math.Min(ushort.MaxValue, _options.HeartbeatTtl.TotalMilliseconds / 100));
             QueueControl(ZmtpWire.Command("PING", ping));

@@ -5,10 +5,13 @@ using Psyne.Benchmarks.Peers;
 namespace Psyne.Benchmarks;
 
 /// <summary>
-/// ZeroMQ-style sockets over loopback tcp, two threads of one process, against libzmq (the
-/// baseline of each category), NetMQ and raw System.Net.Sockets (the ceilings). Every row is per
-/// message (OperationsPerInvoke); Allocated counts both threads. The peers are shared with
-/// <c>psyne bench sockets</c> (benchmarks/Peers/SocketPeers.cs, NetMqPeers.cs). A run needs
+/// Psyne's ZeroMQ-compatible sockets (Psyne.Sockets) over loopback tcp, two threads of one
+/// process, against libzmq (the baseline of each category), NetMQ and raw System.Net.Sockets (the
+/// ceilings); the 32 B category also shows Psyne over a unix socket and inproc, for information.
+/// Every row is per message (OperationsPerInvoke); Allocated counts every thread of the process
+/// (GC.GetTotalAllocatedBytes), so Psyne's rows show what its send and receive paths and its
+/// connection threads allocate per message. The peers are shared with <c>psyne bench sockets</c>
+/// (benchmarks/Peers/PsyneSocketPeers.cs, SocketPeers.cs, NetMqPeers.cs). A run needs
 /// libzmq.so.5 (Debian: libzmq5); without it the libzmq rows fail in their setup with the reason.
 /// Run: <c>--filter '*SocketBenchmarks*' --job short</c>.
 /// </summary>
@@ -51,7 +54,26 @@ public class SocketBenchmarks
     [BenchmarkCategory(PushPull32), Benchmark(OperationsPerInvoke = SmallMessages)]
     public void RawTcpFramed32() => _throughput!.Send(SmallMessages);
 
-    // Psyne.Sockets rows are added by the sockets change (PUSH/PULL 32 B).
+    [GlobalSetup(Target = nameof(PsynePushPull32))]
+    public void SetupPsynePushPull32() => _throughput = new PsyneTcpPushPull(Small);
+
+    [GlobalSetup(Target = nameof(PsyneUnixPushPull32))]
+    public void SetupPsyneUnixPushPull32() => _throughput = new PsyneUnixPushPull(Small);
+
+    [GlobalSetup(Target = nameof(PsyneInprocPushPull32))]
+    public void SetupPsyneInprocPushPull32() => _throughput = new PsyneInprocPushPull(Small);
+
+    /// <summary>Psyne.Sockets over tcp: PUSH sends a reused array, PULL checks each frame in place (zero-copy view).</summary>
+    [BenchmarkCategory(PushPull32), Benchmark(OperationsPerInvoke = SmallMessages)]
+    public void PsynePushPull32() => _throughput!.Send(SmallMessages);
+
+    /// <summary>For information: the same over a unix socket.</summary>
+    [BenchmarkCategory(PushPull32), Benchmark(OperationsPerInvoke = SmallMessages)]
+    public void PsyneUnixPushPull32() => _throughput!.Send(SmallMessages);
+
+    /// <summary>For information: the same in process (inproc://, no wire).</summary>
+    [BenchmarkCategory(PushPull32), Benchmark(OperationsPerInvoke = SmallMessages)]
+    public void PsyneInprocPushPull32() => _throughput!.Send(SmallMessages);
 
     // ---- PUSH/PULL, 64 KiB -------------------------------------------------------------------
 
@@ -74,7 +96,12 @@ public class SocketBenchmarks
     [BenchmarkCategory(PushPull64K), Benchmark(OperationsPerInvoke = LargeMessages)]
     public void RawTcpBlocks64K() => _throughput!.Send(LargeMessages);
 
-    // Psyne.Sockets rows are added by the sockets change (PUSH/PULL 64 KiB).
+    [GlobalSetup(Target = nameof(PsynePushPull64K))]
+    public void SetupPsynePushPull64K() => _throughput = new PsyneTcpPushPull(Large);
+
+    /// <summary>Psyne.Sockets over tcp, 64 KiB frames.</summary>
+    [BenchmarkCategory(PushPull64K), Benchmark(OperationsPerInvoke = LargeMessages)]
+    public void PsynePushPull64K() => _throughput!.Send(LargeMessages);
 
     // ---- REQ/REP round trip ------------------------------------------------------------------
 
@@ -97,7 +124,12 @@ public class SocketBenchmarks
     [BenchmarkCategory(ReqRep), Benchmark(OperationsPerInvoke = RoundTripsPerInvoke)]
     public void RawTcpPingPong1() => RoundTrips(RoundTripsPerInvoke);
 
-    // Psyne.Sockets rows are added by the sockets change (REQ/REP round trip).
+    [GlobalSetup(Target = nameof(PsyneReqRep32))]
+    public void SetupPsyneReqRep32() => _roundTrip = new PsyneTcpReqRep(Small);
+
+    /// <summary>Psyne.Sockets REQ and REP over tcp; the reply is checked in place.</summary>
+    [BenchmarkCategory(ReqRep), Benchmark(OperationsPerInvoke = RoundTripsPerInvoke)]
+    public void PsyneReqRep32() => RoundTrips(RoundTripsPerInvoke);
 
     private void RoundTrips(int count)
     {

@@ -12,6 +12,12 @@ public sealed record BenchResult(
     /// <summary>Why <see cref="Value"/> or <see cref="PeerValue"/> is missing (e.g. "unavailable: libzmq.so.5 not found"); null when nothing is.</summary>
     public string? Note { get; init; }
 
+    /// <summary>The <see cref="Ratio"/> Psyne is meant to reach against this peer (e.g. 1.2: 20 % better); null when the case sets none.</summary>
+    public double? Target { get; init; }
+
+    /// <summary>Whether this run met <see cref="Target"/>: null without a target or without a ratio.</summary>
+    public bool? TargetMet => Target is { } t && Ratio is { } r ? r >= t : null;
+
     /// <summary>A result for a higher-is-better unit (GB/s, M msg/s).</summary>
     public static BenchResult Throughput(string suite, string @case, string unit, double value, string? peer, double? peerValue) =>
         new(suite, @case, unit, value, peer, peerValue, double.IsFinite(value) && peerValue is > 0 ? value / peerValue : null);

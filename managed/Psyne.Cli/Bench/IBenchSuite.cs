@@ -7,6 +7,9 @@ public interface IBenchSuite
 
     string Description { get; }
 
+    /// <summary>How the suite measures, when a table should say so (printed under it); null when there is nothing to add.</summary>
+    string? Method => null;
+
     /// <summary>The cases, each run lazily so the CLI can show progress between them.</summary>
     IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budgetPerMeasurement);
 }

@@ -16,7 +16,7 @@ internal static class BenchCommand
             Description = "What to measure: " + string.Join(", ", BenchSuites.All.Select(s => $"{s.Name} ({s.Description})")) + ", or all.",
         };
         suite.AcceptOnlyFromAmong(names);
-        var json = new Option<bool>("--json") { Description = "Print an array of {suite, case, unit, value, peer, peerValue, ratio, note} instead of a table." };
+        var json = new Option<bool>("--json") { Description = "Print an array of {suite, case, unit, value, peer, peerValue, ratio, note, target, targetMet} instead of a table." };
         var budget = new Option<int>("--budget-ms")
         {
             Description = "Time spent on each measurement, in milliseconds (longer is steadier).",
@@ -66,7 +66,7 @@ internal static class BenchCommand
         if (json)
             WriteJson(results, Console.OpenStandardOutput());
         else
-            WriteTable(results);
+            WriteTable(results, suites);
         return 0;
     }
 
@@ -85,6 +85,9 @@ internal static class BenchCommand
             WriteNullable(w, "peerValue", r.PeerValue);
             WriteNullable(w, "ratio", r.Ratio);
             WriteNullable(w, "note", r.Note);
+            WriteNullable(w, "target", r.Target);
+            if (r.TargetMet is { } met) w.WriteBoolean("targetMet", met);
+            else w.WriteNull("targetMet");
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -105,9 +108,12 @@ internal static class BenchCommand
         else w.WriteNumber(name, Math.Round(value.Value, 4));
     }
 
-    private static void WriteTable(IReadOnlyList<BenchResult> results)
+    private static void WriteTable(IReadOnlyList<BenchResult> results, IReadOnlyList<IBenchSuite> suites)
     {
+        bool targets = results.Any(r => r.Target is not null);
         var table = new Table().AddColumns("Suite", "Case", "Psyne", "Peer", "Peer value", "Ratio");
+        if (targets)
+            table.AddColumn("Target");
         foreach (BenchResult r in results)
         {
             string ratio = r.Ratio is { } x ? (x >= 1 ? $"[green]{x:F2}x[/]" : $"[red]{x:F2}x[/]") : "";
@@ -115,12 +121,33 @@ internal static class BenchCommand
             string peerValue = r.PeerValue is { } p ? $"{p:G4} {r.Unit}" : "";
             if (r.Note is not null)
                 peerValue = peerValue.Length == 0 ? r.Note : $"{peerValue} ({r.Note})";
-            table.AddRow(Markup.Escape(r.Suite), Markup.Escape(r.Case), Markup.Escape(value),
-                Markup.Escape(r.Peer ?? ""), Markup.Escape(peerValue), ratio);
+            var cells = new List<string>
+            {
+                Markup.Escape(r.Suite), Markup.Escape(r.Case), Markup.Escape(value),
+                Markup.Escape(r.Peer ?? ""), Markup.Escape(peerValue), ratio,
+            };
+            if (targets)
+                cells.Add(TargetCell(r));
+            table.AddRow([.. cells]);
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Ratio: how many times better Psyne did than the peer in this run (higher is better).[/]");
+        if (targets)
+            AnsiConsole.MarkupLine("[grey]Target: the ratio Psyne is meant to reach against that peer; met or missed in this run.[/]");
+        foreach (IBenchSuite suite in suites)
+        {
+            if (suite.Method is { } method)
+                AnsiConsole.MarkupLine($"[grey]{Markup.Escape(method)}[/]");
+        }
         if (results.Any(r => !double.IsFinite(r.Value)))
             AnsiConsole.MarkupLine("[grey]n/a: Psyne's side of that case is not written yet; the peers are measured alone.[/]");
     }
+
+    private static string TargetCell(BenchResult r) => (r.Target, r.TargetMet) switch
+    {
+        (null, _) => "",
+        ({ } t, true) => $"≥ {t:F2}x: [green]met[/]",
+        ({ } t, false) => $"≥ {t:F2}x: [red]missed[/]",
+        ({ } t, null) => $"≥ {t:F2}x: not measured",
+    };
 }

@@ -24,7 +24,7 @@ internal static class DemoCommand
         Capabilities caps = Capabilities.Detect();
         AnsiConsole.MarkupLineInterpolated($"[bold]Psyne {caps.Version}[/] on {caps.Cpu.Brand} ({caps.Cpu.LogicalCpus} CPUs), ISA [bold]{InfoCommand.Name(caps.SelectedIsa)}[/] (detected {InfoCommand.Name(caps.DetectedIsa)})");
 
-        int failures = Crc32CStep(caps) + MemoryStep() + TernaryStep() + ChannelDemo.Run();
+        int failures = Crc32CStep(caps) + MemoryStep() + TernaryStep() + ChannelDemo.Run() + SocketsDemo.Run();
         SystemLibrariesStep(caps);
 
         if (failures > 0)
@@ -121,6 +121,5 @@ internal static class DemoCommand
             string state = lib.Available ? "[green]available[/]  " : "[grey]unavailable[/]";
             AnsiConsole.MarkupLine($"{state} {Markup.Escape(lib.Name)}: {Markup.Escape(lib.Detail)}");
         }
-        AnsiConsole.MarkupLine("[grey]ZeroMQ sockets are planned; see README.md for the status.[/]");
     }
 }

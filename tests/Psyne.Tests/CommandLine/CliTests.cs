@@ -64,25 +64,58 @@ public class CliTests
     }
 
     [Test]
-    public void Bench_sockets_measures_every_peer_or_says_why_not()
+    public void Bench_sockets_measures_psyne_against_every_peer_or_says_why_not()
     {
         ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "sockets", "--json", "--budget-ms", "20");
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         JsonElement[] results = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
         Assert.That(results.Select(x => x.GetProperty("peer").GetString()), Has.Some.StartsWith("raw TCP").And.Some.StartsWith("NetMQ").And.Some.StartsWith("libzmq"));
-        Assert.That(results.Select(x => x.GetProperty("case").GetString()).Distinct().Count(), Is.EqualTo(3), "32 B and 64 KiB PUSH/PULL, REQ/REP round trip");
+        string[] cases = [.. results.Select(x => x.GetProperty("case").GetString()!).Distinct()];
+        Assert.That(cases.Count(c => !c.Contains("(information)")), Is.EqualTo(3), "32 B and 64 KiB PUSH/PULL, REQ/REP round trip");
+        Assert.That(cases.Count(c => c.Contains("(information)")), Is.EqualTo(2), "unix-socket and inproc PUSH/PULL");
         foreach (JsonElement x in results)
         {
             Assert.That(x.GetProperty("suite").GetString(), Is.EqualTo("sockets"));
+            Assert.That(x.GetProperty("value").ValueKind, Is.EqualTo(JsonValueKind.Number), $"Psyne is measured in every case: {x}");
+            Assert.That(x.GetProperty("value").GetDouble(), Is.GreaterThan(0));
             JsonElement peerValue = x.GetProperty("peerValue");
             if (peerValue.ValueKind == JsonValueKind.Null)
+            {
                 Assert.That(x.GetProperty("note").GetString(), Does.StartWith("unavailable: "), "a peer that was not measured says why");
+                Assert.That(x.GetProperty("ratio").ValueKind, Is.EqualTo(JsonValueKind.Null));
+                continue;
+            }
+            Assert.That(peerValue.GetDouble(), Is.GreaterThan(0));
+            double value = x.GetProperty("value").GetDouble(), peer = peerValue.GetDouble();
+            double expectedRatio = x.GetProperty("unit").GetString() == "µs" ? peer / value : value / peer;
+            Assert.That(x.GetProperty("ratio").GetDouble(), Is.EqualTo(expectedRatio).Within(1).Percent, $"the ratio is Psyne's advantage: {x}");
+            if (x.GetProperty("target").ValueKind == JsonValueKind.Number)
+                Assert.That(x.GetProperty("targetMet").GetBoolean(), Is.EqualTo(x.GetProperty("ratio").GetDouble() >= x.GetProperty("target").GetDouble()));
             else
-                Assert.That(peerValue.GetDouble(), Is.GreaterThan(0));
-            JsonElement value = x.GetProperty("value");
-            if (value.ValueKind != JsonValueKind.Null && peerValue.ValueKind != JsonValueKind.Null)
-                Assert.That(x.GetProperty("ratio").ValueKind, Is.EqualTo(JsonValueKind.Number), "a Psyne value next to a peer value has a ratio");
+                Assert.That(x.GetProperty("targetMet").ValueKind, Is.EqualTo(JsonValueKind.Null));
         }
+
+        // The targets: 32 B vs libzmq >= 1.2x; 64 KiB vs libzmq >= 1x and vs raw TCP >= 0.9x; the round trip vs libzmq >= 1x.
+        double? Target(string casePrefix, string peerPrefix) => results
+            .Where(x => x.GetProperty("case").GetString()!.StartsWith(casePrefix) && x.GetProperty("peer").GetString()!.StartsWith(peerPrefix))
+            .Select(x => x.GetProperty("target").ValueKind == JsonValueKind.Number ? x.GetProperty("target").GetDouble() : (double?)null)
+            .Single();
+        Assert.That(Target("tcp PUSH/PULL, 32 B", "libzmq"), Is.EqualTo(1.2));
+        Assert.That(Target("tcp PUSH/PULL, 32 B", "NetMQ"), Is.Null);
+        Assert.That(Target("tcp PUSH/PULL, 64 KiB", "libzmq"), Is.EqualTo(1.0));
+        Assert.That(Target("tcp PUSH/PULL, 64 KiB", "raw TCP"), Is.EqualTo(0.9));
+        Assert.That(Target("tcp REQ/REP", "libzmq"), Is.EqualTo(1.0));
+    }
+
+    [Test]
+    public void Bench_sockets_table_states_each_target_and_the_method()
+    {
+        ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "sockets", "--budget-ms", "10");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        string text = PlainText(r.Stdout);
+        Assert.That(text, Does.Contain("Target").And.Contain("interleaved"));
+        Assert.That(text, Does.Contain("1.20x").And.Contain("0.90x"), "the targets are stated");
+        Assert.That(text, Does.Match(@"\b(met|missed)\s*[│|]"), "a target cell says whether this run met it");
     }
 
     [Test]
@@ -99,5 +132,25 @@ public class CliTests
         ChildProcess.Result r = ChildProcess.Psyne(null, "demo");
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         Assert.That(r.Stdout, Does.Contain("every check passed"));
+        // The sockets step: a PUB/SUB and a REQ/REP exchange with libzmq (NetMQ where libzmq is missing), both checked.
+        string text = PlainText(r.Stdout);
+        Assert.That(text, Does.Contain("ZeroMQ sockets: Psyne and"));
+        Assert.That(text, Does.Match(@"ok\s+PUB/SUB\s+Psyne\s+PUB\s+to\s+(libzmq|NetMQ)"));
+        Assert.That(text, Does.Match(@"ok\s+REQ/REP\s+Psyne\s+REQ\s+to\s+(libzmq|NetMQ)"));
+        Assert.That(text, Does.Match(@"10000\s+published").And.Match(@"5000\s+received").And.Match(@"1000\s+round\s+trips"));
     }
+
+    [Test]
+    public void Demo_falls_back_to_netmq_for_the_sockets_exchange()
+    {
+        ChildProcess.Result r = ChildProcess.Psyne(new Dictionary<string, string?> { ["PSYNE_DEMO_ZMQ_PEER"] = "netmq" }, "demo");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        string text = PlainText(r.Stdout);
+        Assert.That(text, Does.Contain("Psyne and NetMQ").And.Match(@"the\s+other\s+side\s+is\s+NetMQ"));
+        Assert.That(text, Does.Match(@"ok\s+PUB/SUB\s+Psyne\s+PUB\s+to\s+NetMQ"));
+        Assert.That(text, Does.Match(@"ok\s+REQ/REP\s+Psyne\s+REQ\s+to\s+NetMQ"));
+    }
+
+    /// <summary>Console output without ANSI colour codes (Spectre.Console writes them where the terminal type allows).</summary>
+    private static string PlainText(string output) => System.Text.RegularExpressions.Regex.Replace(output, @"\x1b\[[0-9;]*[A-Za-z]", "");
 }

@@ -17,6 +17,9 @@ public class SocketBenchPeerTests
             yield return new TestCaseData("libzmq", size).SetArgDisplayNames("libzmq", size.ToString());
             yield return new TestCaseData("netmq", size).SetArgDisplayNames("netmq", size.ToString());
             yield return new TestCaseData("raw", size).SetArgDisplayNames("raw", size.ToString());
+            yield return new TestCaseData("psyne", size).SetArgDisplayNames("psyne", size.ToString());
+            yield return new TestCaseData("psyne-unix", size).SetArgDisplayNames("psyne-unix", size.ToString());
+            yield return new TestCaseData("psyne-inproc", size).SetArgDisplayNames("psyne-inproc", size.ToString());
         }
     }
 
@@ -29,6 +32,9 @@ public class SocketBenchPeerTests
         {
             "libzmq" => new LibZmqPushPull(size),
             "netmq" => new NetMqTcpPushPull(size),
+            "psyne" => new PsyneTcpPushPull(size),
+            "psyne-unix" => new PsyneUnixPushPull(size),
+            "psyne-inproc" => new PsyneInprocPushPull(size),
             _ => size <= 255 ? new RawTcpFramed(size) : new RawTcpBlocks(size),
         };
         long count = size > 1024 ? 200 : 20_000;
@@ -45,6 +51,7 @@ public class SocketBenchPeerTests
     [TestCase("libzmq")]
     [TestCase("netmq")]
     [TestCase("raw")]
+    [TestCase("psyne")]
     public void A_round_trip_peer_answers_each_request(string implementation)
     {
         if (implementation == "libzmq")
@@ -53,10 +60,38 @@ public class SocketBenchPeerTests
         {
             "libzmq" => new LibZmqReqRep(32),
             "netmq" => new NetMqTcpReqRep(32),
+            "psyne" => new PsyneTcpReqRep(32),
             _ => new RawTcpPingPong(),
         };
         double median = SocketPeerRuns.MedianRoundTripNanoseconds(peer, samples: 200, warmUp: 10);
         Assert.That(median, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void Psyne_peers_allocate_nothing_per_message()
+    {
+        // Process-wide (both threads and Psyne's connection threads); less than a byte per message
+        // leaves room for anything else the test host allocates meanwhile.
+        const int count = 50_000;
+        using (var peer = new PsyneTcpPushPull(32))
+        {
+            SocketPeerRuns.Throughput(peer, count); // warm: JIT, queues, pools
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            SocketPeerRuns.Throughput(peer, count);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.That(allocated, Is.LessThan(count), $"PUSH/PULL 32 B allocated {allocated} B for {count} messages");
+        }
+        using (var peer = new PsyneTcpReqRep(32))
+        {
+            const int trips = 5_000;
+            for (int i = 0; i < trips; i++)
+                peer.RoundTrip();
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < trips; i++)
+                peer.RoundTrip();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.That(allocated, Is.LessThan(trips), $"REQ/REP allocated {allocated} B for {trips} round trips");
+        }
     }
 
     [Test]

@@ -424,15 +424,17 @@ static int wait_for(psyne_channel *ch, int (*step)(wait_ctx *), wait_ctx *w, uin
         if (atomic_load_explicit(&ch->interrupt, ACQ) != epoch) return *interrupted = 1, WOULD_BLOCK;
         if ((i & 15) == 15 && psyne__now_ns() >= deadline) return WOULD_BLOCK;
     }
-    /* Sleep. Announce it (seq_cst), re-check, then sleep on the word the
-     * other side bumps when it publishes and sees a sleeper. */
+    /* Sleep. Announce it (seq_cst), make the barrier of the asymmetric
+     * handshake (ipc/wait.h: publishers that skip their fence rely on it),
+     * re-check, then sleep on the word the other side bumps when it
+     * publishes and sees a sleeper. */
     _Atomic uint32_t *word = consumer ? &c->data_futex : &c->space_futex;
     _Atomic uint32_t *waiters = consumer ? &c->readers_waiting : &c->writers_waiting;
     int slept = 0;
     for (;;) {
         const uint32_t seq = atomic_load_explicit(word, ACQ);
         atomic_fetch_add_explicit(waiters, 1, SEQ);
-        atomic_thread_fence(SEQ);
+        const int fenced = psyne__asym_fence_heavy();
         s = step(w);
         if (s == WOULD_BLOCK || s == BUSY_RETRY) {
             const uint64_t now = psyne__now_ns();
@@ -444,6 +446,8 @@ static int wait_for(psyne_channel *ch, int (*step)(wait_ctx *), wait_ctx *w, uin
             } else if (now < deadline) {
                 uint64_t slice = deadline - now;
                 if (slice > PSYNE_IPC_WAIT_SLICE_MS * 1000000ull) slice = PSYNE_IPC_WAIT_SLICE_MS * 1000000ull;
+                /* Without the barrier a publisher that skipped its fence may miss us: sleep briefly. */
+                if (!fenced && slice > PSYNE_ASYM_FALLBACK_SLICE_NS) slice = PSYNE_ASYM_FALLBACK_SLICE_NS;
                 if (!slept) {
                     slept = 1;
                     atomic_fetch_add_explicit(consumer ? &c->consumer_stalls : &c->producer_stalls, 1, RLX);

@@ -195,6 +195,7 @@ typedef struct psyne__ring {
     bool mp;        /* several producers: claim by CAS, consumers zero what they release */
     bool mc;        /* several consumers: claim by CAS, release through markers */
     bool wake;      /* the wait policy may sleep: publishers check for sleepers */
+    bool fence;     /* ...after a full fence: this process cannot rely on the sleepers' membarrier (ipc/wait.h) */
     const char *label; /* "inproc" or "ipc://name", for messages */
 } psyne__ring;
 

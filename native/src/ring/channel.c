@@ -661,6 +661,29 @@ psyne_status psyne_channel_release_batch(psyne_channel *ch, const psyne_record *
     return on_corrupt(ch, psyne__ring_release(&ch->ring, records, count));
 }
 
+/* ---- the region, for data paths outside libpsyne ------------------------------------------------ */
+
+psyne_status psyne_channel_region_get(psyne_channel *ch, psyne_channel_region *out)
+{
+    psyne__clear_error();
+    if (!ch || !out)
+        return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_get: channel and out must not be NULL");
+    memset(out, 0, sizeof *out);
+    out->base = (uint8_t *)ch->ring.ctl;
+    out->capacity = ch->ring.capacity;
+    out->kind = (int32_t)ch->ring.kind;
+    out->flags = (ch->ring.wake ? (uint32_t)PSYNE_REGION_WAKE : 0u) | (ch->ring.fence ? (uint32_t)PSYNE_REGION_FENCE : 0u);
+    return PSYNE_OK;
+}
+
+psyne_status psyne_channel_wake(psyne_channel *ch, int32_t consumers)
+{
+    psyne__clear_error();
+    if (!ch) return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_wake: channel must not be NULL");
+    psyne__ring_wake_side(&ch->ring, consumers != 0);
+    return PSYNE_OK;
+}
+
 /* ---- observation ------------------------------------------------------------------------------ */
 
 psyne_status psyne_channel_stats_get(psyne_channel *ch, psyne_channel_stats *out)

@@ -199,6 +199,11 @@ static inline void wake_writers(const psyne__ring *r)
     if (PSYNE_UNLIKELY(atomic_load_explicit(&r->ctl->writers_waiting, RLX) != 0)) wake_word(&r->ctl->space_futex);
 }
 
+void psyne__ring_wake_side(psyne__ring *r, bool consumers)
+{
+    wake_word(consumers ? &r->ctl->data_futex : &r->ctl->space_futex);
+}
+
 void psyne__ring_wake_all(psyne__ring *r)
 {
     wake_word(&r->ctl->data_futex);

@@ -429,6 +429,29 @@ internal unsafe partial struct psyne_channel_info
     public fixed byte name[104];
 }
 
+/// <summary>
+/// Where a channel's region lies in this process, for code that implements
+/// the SPSC data path on the documented layout itself (Psyne's .NET binding
+/// does, to save the call per operation). Such code must keep every rule of
+/// docs/wire-format.md: single producer and single consumer, zero ahead, the
+/// header published last with release semantics, the bounds checks, and the
+/// wake-up handshake given by flags. Anything unusual (padding, a wrap, a full
+/// or empty ring, an out-of-order release, a closed gate) goes through the
+/// calls above. The pointer stays valid until psyne_channel_close.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe partial struct psyne_channel_region
+{
+    /// <summary>the control block; the ring data starts at base + PSYNE_SEGMENT_DATA_OFFSET</summary>
+    public byte* @base;
+    /// <summary>bytes of ring data, a power of two</summary>
+    public ulong capacity;
+    /// <summary>psyne_channel_kind</summary>
+    public int kind;
+    /// <summary>PSYNE_REGION_*</summary>
+    public uint flags;
+}
+
 internal enum psyne_dtype : int
 {
     PSYNE_DTYPE_INVALID = 0,
@@ -977,6 +1000,45 @@ internal static unsafe partial class PsyneNative
     internal const int PSYNE_IPC_WAIT_SLICE_MS = 50;
 
     /// <summary>
+    /// Byte offsets of the words a single-producer / single-consumer data path
+    /// touches in a channel's control block (docs/wire-format.md, section 1),
+    /// for code that implements that path on the layout itself
+    /// (psyne_channel_region_get).
+    /// u32: non-zero once anything ended (closed, faulted)
+    /// </summary>
+    internal const int PSYNE_SEGMENT_GATE_OFFSET = 132;
+
+    /// <summary>u64 cursors and counters</summary>
+    internal const int PSYNE_SEGMENT_TAIL_OFFSET = 256;
+
+    internal const int PSYNE_SEGMENT_MESSAGES_WRITTEN_OFFSET = 264;
+
+    internal const int PSYNE_SEGMENT_BYTES_WRITTEN_OFFSET = 272;
+
+    internal const int PSYNE_SEGMENT_HEAD_OFFSET = 384;
+
+    internal const int PSYNE_SEGMENT_MESSAGES_READ_OFFSET = 392;
+
+    internal const int PSYNE_SEGMENT_BYTES_READ_OFFSET = 400;
+
+    internal const int PSYNE_SEGMENT_RELEASE_HEAD_OFFSET = 512;
+
+    /// <summary>u32 sleeper counts</summary>
+    internal const int PSYNE_SEGMENT_READERS_WAITING_OFFSET = 644;
+
+    internal const int PSYNE_SEGMENT_WRITERS_WAITING_OFFSET = 652;
+
+    /// <summary>Record header word (u64): length in bits 0..31, type 32..47, flags 48..55, skip 56..63.</summary>
+    internal const int PSYNE_RECORD_FLAG_COMMITTED = 1;
+
+    internal const int PSYNE_RECORD_FLAG_PADDING = 2;
+
+    internal const int PSYNE_RECORD_FLAG_RELEASED = 4;
+
+    /// <summary>alignment padding after the header, in 8-byte units</summary>
+    internal const int PSYNE_RECORD_MAX_SKIP = 127;
+
+    /// <summary>
     /// Defaults: SPSC, PSYNE_CHANNEL_DEFAULT_CAPACITY, PSYNE_FULL_BLOCK,
     /// PSYNE_WAIT_FUTEX with the default spin and yield counts, no flags.
     /// </summary>
@@ -1156,6 +1218,35 @@ internal static unsafe partial class PsyneNative
     [LibraryImport(LibraryName, EntryPoint = "psyne_channel_info_get")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial psyne_status psyne_channel_info_get(psyne_channel* channel, psyne_channel_info* @out);
+
+    /// <summary>
+    /// After publishing a record or releasing space, a publisher loads the
+    /// sleeper count of the other side (readers_waiting after a commit,
+    /// writers_waiting after a release) and calls psyne_channel_wake when it
+    /// is not 0. Set for the futex wait policy on Linux.
+    /// </summary>
+    internal const int PSYNE_REGION_WAKE = 1;
+
+    /// <summary>
+    /// ...with a full fence between the publishing store and that load. When
+    /// clear (this process is registered for membarrier, whose barrier the
+    /// sleepers make), a compiler barrier is enough.
+    /// </summary>
+    internal const int PSYNE_REGION_FENCE = 2;
+
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_region_get")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_region_get(psyne_channel* channel, psyne_channel_region* @out);
+
+    /// <summary>
+    /// Wakes the sleepers of one side: consumers (which wait for records) when
+    /// consumers is non-zero, else producers (which wait for space). For data
+    /// paths outside libpsyne that found a sleeper count non-zero; costs a system
+    /// call.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_channel_wake")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_channel_wake(psyne_channel* channel, int consumers);
 
     /// <summary>
     /// Removes the segment ipc://name (whatever its contents) so that the name can

@@ -259,9 +259,98 @@ static void run(const config *cfg)
     CHECK_STATUS(PSYNE_OK, psyne_channel_close(sh.ch));
 }
 
+/* ---- wake-ups ------------------------------------------------------------------
+ * Two threads bounce one record through two channels whose waits sleep at
+ * once (no spinning, no yielding), so every read sleeps on the futex and every
+ * commit and release must see the sleeper. A missed wake-up is not lost for
+ * ever (a sleep lasts at most PSYNE_IPC_WAIT_SLICE_MS), so it shows as a round
+ * trip of a whole slice; the test counts those. Round trips here take tens of
+ * microseconds; a scheduler delay of a whole slice is rare, so a few are
+ * tolerated and a protocol that misses wake-ups (hundreds) is not. */
+
+enum { PING_ROUNDS = 3000 };
+
+typedef struct ping_pair {
+    psyne_channel *to, *from;
+    _Atomic int failures;
+} ping_pair;
+
+static void *echo_main(void *p)
+{
+    ping_pair *pp = p;
+    for (uint32_t i = 0; i < PING_ROUNDS; i++) {
+        psyne_record rec;
+        if (psyne_channel_read(pp->to, 10000000000ull, &rec) != PSYNE_OK) {
+            atomic_fetch_add(&pp->failures, 1);
+            return NULL;
+        }
+        uint32_t v;
+        memcpy(&v, rec.data, 4);
+        if (v != i) atomic_fetch_add(&pp->failures, 1);
+        psyne_reservation r;
+        /* Reserve before releasing: the producer side sleeps on space too (4 KiB rings fill up). */
+        if (psyne_channel_reserve(pp->from, 4, 0, 10000000000ull, &r) != PSYNE_OK) {
+            atomic_fetch_add(&pp->failures, 1);
+            return NULL;
+        }
+        memcpy(r.data, &v, 4);
+        psyne_channel_release(pp->to, &rec);
+        psyne_channel_commit(pp->from, &r, 4, 0);
+    }
+    return NULL;
+}
+
+static void run_wakeups(void)
+{
+    psyne_channel_options o;
+    psyne_channel_options_init(&o);
+    o.capacity = 4096;
+    o.spin_count = 0;
+    o.yield_count = 0;
+    ping_pair pp = {0};
+    CHECK_STATUS(PSYNE_OK, psyne_channel_create_inproc(&o, &pp.to));
+    CHECK_STATUS(PSYNE_OK, psyne_channel_create_inproc(&o, &pp.from));
+    if (!pp.to || !pp.from) return;
+    pthread_t echo;
+    pthread_create(&echo, NULL, echo_main, &pp);
+    int slow = 0;
+    double worst = 0;
+    const double t0 = now_s();
+    for (uint32_t i = 0; i < PING_ROUNDS; i++) {
+        const double start = now_s();
+        psyne_reservation r;
+        CHECK_STATUS(PSYNE_OK, psyne_channel_reserve(pp.to, 4, 0, 10000000000ull, &r));
+        memcpy(r.data, &i, 4);
+        CHECK_STATUS(PSYNE_OK, psyne_channel_commit(pp.to, &r, 4, 0));
+        psyne_record rec;
+        psyne_status s = psyne_channel_read(pp.from, 10000000000ull, &rec);
+        CHECK_STATUS(PSYNE_OK, s);
+        if (s != PSYNE_OK) break;
+        uint32_t v;
+        memcpy(&v, rec.data, 4);
+        CHECK_EQ_U64(i, v);
+        CHECK_STATUS(PSYNE_OK, psyne_channel_release(pp.from, &rec));
+        const double rt = now_s() - start;
+        if (rt > worst) worst = rt;
+        if (rt >= 0.8 * PSYNE_IPC_WAIT_SLICE_MS / 1000.0) slow++;
+    }
+    pthread_join(echo, NULL);
+    CHECK_EQ_U64(0, atomic_load(&pp.failures));
+    psyne_channel_stats st;
+    CHECK_STATUS(PSYNE_OK, psyne_channel_stats_get(pp.to, &st));
+    printf("wake-ups: %d round trips sleeping at once in %.3f s, worst %.3f ms, %d of a whole wait slice, "
+           "consumer sleeps %llu\n",
+           PING_ROUNDS, now_s() - t0, worst * 1e3, slow, (unsigned long long)st.consumer_stalls);
+    CHECK(slow <= 3);
+    CHECK(st.consumer_stalls > 0);
+    CHECK_STATUS(PSYNE_OK, psyne_channel_close(pp.to));
+    CHECK_STATUS(PSYNE_OK, psyne_channel_close(pp.from));
+}
+
 int main(void)
 {
     TEST_INIT();
+    run_wakeups();
     static const config configs[] = {
         {"spsc 4k futex", PSYNE_CHANNEL_SPSC, 4096, 1, 1, PSYNE_WAIT_FUTEX, 80000},
         {"spsc 64k yield", PSYNE_CHANNEL_SPSC, 65536, 1, 1, PSYNE_WAIT_YIELD, 80000},

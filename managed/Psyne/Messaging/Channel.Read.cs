@@ -17,9 +17,23 @@ public sealed unsafe partial class Channel
     public bool TryRead(out ChannelMessage message)
     {
         CheckConsume();
-        psyne_record r;
         if (!_core.TryEnterConsumer())
             ThrowGate(producer: false);
+        byte* data = _core.TryReadFast(out uint length, out ushort type, out ulong token);
+        if (data != null)
+        {
+            _core.ExitConsumer();
+            message = new ChannelMessage(this, data, length, type, token);
+            return true;
+        }
+        return TryReadNative(out message);
+    }
+
+    /// <summary>The rest of <see cref="TryRead(out ChannelMessage)"/>, in flight: libpsyne's try (empty, padding, closed, corrupt).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReadNative(out ChannelMessage message)
+    {
+        psyne_record r;
         psyne_status s = PsyneNative.psyne_channel_try_read(_ptr, &r);
         _core.ExitConsumer();
         if (s == psyne_status.PSYNE_OK)
@@ -119,14 +133,24 @@ public sealed unsafe partial class Channel
             ThrowRole("read");
     }
 
-    internal void Release(in psyne_record record)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Release(void* data, uint length, ushort type, ulong token)
     {
         ThrowIfDisposed();
         if (!_core.TryEnterConsumer())
             ThrowGate(producer: false);
-        psyne_status s;
-        fixed (psyne_record* r = &record)
-            s = PsyneNative.psyne_channel_release(_ptr, r);
+        if (_core.TryReleaseFast(data, token))
+            _core.ExitConsumer();
+        else
+            ReleaseNative(data, length, type, token);
+    }
+
+    /// <summary>libpsyne's release (out of order, markers ahead, or an error such as a second release), in flight.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseNative(void* data, uint length, ushort type, ulong token)
+    {
+        psyne_record r = new() { data = data, length = length, type = type, token = token };
+        psyne_status s = PsyneNative.psyne_channel_release(_ptr, &r);
         _core.ExitConsumer();
         if (s != psyne_status.PSYNE_OK)
             NativeStatus.Throw(s);

@@ -21,14 +21,28 @@ public sealed unsafe partial class Channel
     public bool TryReserve(int size, out ChannelReservation reservation, int alignment = 0)
     {
         CheckProduce(size, alignment);
-        psyne_reservation r;
         if (!_core.TryEnterProducer(reserving: true))
             ThrowGate(producer: true);
+        byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
+        if (payload != null)
+        {
+            _core.ExitProducer();
+            reservation = new ChannelReservation(this, payload, size, token);
+            return true;
+        }
+        return TryReserveNative(size, alignment, out reservation);
+    }
+
+    /// <summary>The rest of <see cref="TryReserve"/>, in flight: libpsyne's try, with the policies' outcomes and the errors.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReserveNative(int size, int alignment, out ChannelReservation reservation)
+    {
+        psyne_reservation r;
         psyne_status s = PsyneNative.psyne_channel_try_reserve(_ptr, (uint)size, (uint)alignment, &r);
         _core.ExitProducer();
         if (s == psyne_status.PSYNE_OK)
         {
-            reservation = new ChannelReservation(this, r);
+            reservation = new ChannelReservation(this, (byte*)r.data, (int)r.capacity, r.token);
             return true;
         }
         reservation = default;
@@ -67,14 +81,27 @@ public sealed unsafe partial class Channel
     {
         CheckProduce(size, alignment);
         CheckTimeout(timeout);
-        psyne_reservation r;
-        // First try without a GC transition: when the consumer keeps up, that is all it takes.
+        // First the common case in place; when the consumer keeps up, that is all it takes.
         if (!_core.TryEnterProducer(reserving: true))
             ThrowGate(producer: true);
+        byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
+        if (payload != null)
+        {
+            _core.ExitProducer();
+            return new ChannelReservation(this, payload, size, token);
+        }
+        return ReserveNative(size, alignment, timeout, cancellationToken);
+    }
+
+    /// <summary>The rest of <see cref="Reserve(int, TimeSpan, CancellationToken, int)"/>, in flight: libpsyne's try (without a GC transition), then the policies and the wait.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChannelReservation ReserveNative(int size, int alignment, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        psyne_reservation r;
         psyne_status s = PsyneNative.psyne_channel_try_reserve(_ptr, (uint)size, (uint)alignment, &r);
         _core.ExitProducer();
         if (s == psyne_status.PSYNE_OK)
-            return new ChannelReservation(this, r);
+            return new ChannelReservation(this, (byte*)r.data, (int)r.capacity, r.token);
         if (s != psyne_status.PSYNE_E_FULL)
             NativeStatus.Throw(s);
         // The try has already counted the drop or reject under those policies.
@@ -101,7 +128,7 @@ public sealed unsafe partial class Channel
             psyne_status s = PsyneNative.psyne_channel_reserve(_ptr, (uint)size, (uint)alignment, waitNs, &r);
             _core.ExitProducer();
             if (s == psyne_status.PSYNE_OK)
-                return new ChannelReservation(this, r);
+                return new ChannelReservation(this, (byte*)r.data, (int)r.capacity, r.token);
             if (s != psyne_status.PSYNE_E_TIMEOUT)
                 NativeStatus.Throw(s);
             // A timeout is real only past the deadline; before it, the wait was woken (cancellation, Dispose, or another thread's wake-up) or sliced.
@@ -148,31 +175,44 @@ public sealed unsafe partial class Channel
         ArgumentOutOfRangeException.ThrowIfNegative(alignment);
     }
 
-    internal void Commit(in psyne_reservation reservation, int length, ushort type)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Commit(byte* payload, int capacity, ulong token, int length, ushort type)
     {
         ThrowIfDisposed();
         if (!_core.TryEnterProducer(reserving: false))
             ThrowGate(producer: true);
-        psyne_status s;
-        fixed (psyne_reservation* r = &reservation)
-            s = PsyneNative.psyne_channel_commit(_ptr, r, (uint)length, type);
+        if (_core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))
+            _core.ExitProducer();
+        else
+            CommitNative(payload, capacity, token, length, type);
+    }
+
+    /// <summary>libpsyne's commit (a short commit gives the rest back as padding; a second commit is an error), in flight.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CommitNative(byte* payload, int capacity, ulong token, int length, ushort type)
+    {
+        psyne_reservation r = Native(payload, capacity, token);
+        psyne_status s = PsyneNative.psyne_channel_commit(_ptr, &r, (uint)length, type);
         _core.ExitProducer();
         if (s != psyne_status.PSYNE_OK)
             NativeStatus.Throw(s);
     }
 
-    internal void Abort(in psyne_reservation reservation)
+    internal void Abort(byte* payload, int capacity, ulong token)
     {
         ThrowIfDisposed();
         if (!_core.TryEnterProducer(reserving: false))
             ThrowGate(producer: true);
-        psyne_status s;
-        fixed (psyne_reservation* r = &reservation)
-            s = PsyneNative.psyne_channel_abort(_ptr, r);
+        psyne_reservation r = Native(payload, capacity, token);
+        psyne_status s = PsyneNative.psyne_channel_abort(_ptr, &r);
         _core.ExitProducer();
         if (s != psyne_status.PSYNE_OK)
             NativeStatus.Throw(s);
     }
+
+    /// <summary>The reservation as libpsyne handed it out.</summary>
+    private static psyne_reservation Native(byte* payload, int capacity, ulong token) =>
+        new() { data = payload, capacity = (uint)capacity, length = (uint)capacity, token = token };
 
     // ---- copying helpers -------------------------------------------------------------------
 

@@ -317,6 +317,9 @@ public sealed unsafe partial class Channel : IDisposable
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>The native handle's owner (tests drive libpsyne's calls on it directly).</summary>
+    internal ChannelCore Core => _core;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfDisposed()
     {

@@ -72,9 +72,203 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
         var kind = (ChannelKind)info.kind;
         core.SingleProducer = kind is ChannelKind.Spsc or ChannelKind.Spmc;
         core.SingleConsumer = kind is ChannelKind.Spsc or ChannelKind.Mpsc;
+        if (kind == ChannelKind.Spsc && ManagedDataPath)
+            core.MapRegion(info.transport == (int)psyne_channel_transport.PSYNE_TRANSPORT_IPC);
         ChannelMetrics.Track(core);
         return core;
     }
+
+    // ---- the managed SPSC data path ---------------------------------------------------------
+    //
+    // For SPSC rings the common case of each data-path call (room or a record there, no wrap,
+    // the oldest record released) runs here on the ring's bytes, as libpsyne's single-record
+    // functions do (native/src/ring/ring.c: psyne__ring_reserve_one, _commit_one, _read_one,
+    // _release_one), and everything else calls libpsyne, which also gives the errors their
+    // messages. A P/Invoke per operation cost more than the operation (docs/architecture.md,
+    // "Decisions and departures"). The layout is docs/wire-format.md; the offsets come from
+    // psyne_channel.h. Each call runs inside the side's in-flight bracket, so the region is
+    // never unmapped under it.
+
+    /// <summary>False: every call goes through libpsyne (<c>PSYNE_MANAGED_DATA_PATH=0</c>, or tests).</summary>
+    internal static bool ManagedDataPath = Environment.GetEnvironmentVariable("PSYNE_MANAGED_DATA_PATH") != "0";
+
+    /// <summary>ipc producers still call libpsyne once per this many reserves, which checks the peers' liveness (every 50 ms).</summary>
+    internal const int LivenessCallEvery = 1024;
+
+    private const ulong HeaderCommitted = (ulong)PsyneNative.PSYNE_RECORD_FLAG_COMMITTED << 48;
+
+    private byte* _region;
+    private byte* _data;
+    private ulong _mask;
+    private ulong _capacity;
+    private bool _fast;
+    private bool _wake;
+    private bool _fence;
+    private bool _ipc;
+    private volatile bool _shut;
+
+    /// <summary>True when this SPSC ring's data path runs in managed code.</summary>
+    public bool Fast => _fast;
+
+    private void MapRegion(bool ipc)
+    {
+        psyne_channel_region region;
+        if (PsyneNative.psyne_channel_region_get(Ptr, &region) != psyne_status.PSYNE_OK || region.kind != (int)ChannelKind.Spsc)
+            return;
+        _region = region.@base;
+        _data = region.@base + PsyneNative.PSYNE_SEGMENT_DATA_OFFSET;
+        _capacity = region.capacity;
+        _mask = region.capacity - 1;
+        _wake = (region.flags & (uint)PsyneNative.PSYNE_REGION_WAKE) != 0;
+        _fence = (region.flags & (uint)PsyneNative.PSYNE_REGION_FENCE) != 0;
+        _ipc = ipc;
+        _inFlight.LivenessBudget = LivenessCallEvery;
+        _fast = true;
+    }
+
+    private ref ulong At(int offset) => ref *(ulong*)(_region + offset);
+
+    /// <summary>
+    /// Reserves <paramref name="size"/> bytes in the common case (aligned cursor, no wrap, room
+    /// within the cached release head, gate open). Null: call libpsyne. Producer side, in flight.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* TryReserveFast(uint size, uint alignment, out ulong token)
+    {
+        token = 0;
+        if (!_fast || (alignment & (alignment - 1)) != 0 || alignment > PsyneNative.PSYNE_RECORD_MAX_ALIGNMENT)
+            return null;
+        ulong a = alignment < PsyneNative.PSYNE_RECORD_ALIGNMENT ? PsyneNative.PSYNE_RECORD_ALIGNMENT : alignment;
+        byte* region = _region;
+        ulong tail = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET);
+        ulong index = tail & _mask;
+        ulong payload = (index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + a - 1) & ~(a - 1);
+        ulong span = (payload - index + size + 7) & ~7UL;
+        ulong capacity = _capacity;
+        // The gate (closed, faulted) and this handle's shutdown go to libpsyne for their errors.
+        if ((tail & 7) != 0 || index + span > capacity ||
+            *(uint*)(region + PsyneNative.PSYNE_SEGMENT_GATE_OFFSET) != 0 || _shut)
+            return null;
+        ulong end = tail + span + PsyneNative.PSYNE_RECORD_HEADER_BYTES; // keep the next header's slot free
+        if (end > _inFlight.CachedRelease + capacity && !RefreshRelease(tail, end))
+            return null;
+        if (_ipc && --_inFlight.LivenessBudget <= 0)
+        {
+            _inFlight.LivenessBudget = LivenessCallEvery;
+            return null;
+        }
+        // Zero ahead: the slot after this record reads 0 until it is published.
+        *(ulong*)(_data + ((tail + span) & _mask)) = 0;
+        Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET), tail + span);
+        token = tail;
+        return _data + payload;
+    }
+
+    /// <summary>Re-reads the release head (checked: a corrupt ring goes to libpsyne); true when the record fits now.</summary>
+    private bool RefreshRelease(ulong tail, ulong end)
+    {
+        ulong release = Volatile.Read(ref At(PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET)) & ~1UL;
+        if ((release & 7) != 0 || release > tail || tail - release > _capacity || end > release + _capacity)
+            return false;
+        _inFlight.CachedRelease = release;
+        return true;
+    }
+
+    /// <summary>Publishes a whole reservation from <see cref="TryReserveFast"/> (or libpsyne). False: call libpsyne (a short commit, a reservation already committed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryCommitFast(byte* payload, uint capacity, ulong token, uint length, ushort type)
+    {
+        ulong index = token & _mask;
+        ulong skipBytes = (ulong)(payload - _data) - index - PsyneNative.PSYNE_RECORD_HEADER_BYTES;
+        if (!_fast || length != capacity || ((token | skipBytes) & 7) != 0 || skipBytes > 8 * PsyneNative.PSYNE_RECORD_MAX_SKIP)
+            return false;
+        ulong* header = (ulong*)(_data + index);
+        if (*header != 0)
+            return false;
+        // The header last, with release semantics: a consumer that sees it sees the payload.
+        Volatile.Write(ref *header, length | ((ulong)type << 32) | HeaderCommitted | (skipBytes << 53));
+        byte* region = _region;
+        *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_MESSAGES_WRITTEN_OFFSET) += 1;
+        *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_BYTES_WRITTEN_OFFSET) += length;
+        if (_wake)
+            WakeIfSleeping(PsyneNative.PSYNE_SEGMENT_READERS_WAITING_OFFSET, consumers: 1);
+        return true;
+    }
+
+    /// <summary>Takes the next record in the common case (a published record, not padding, within the lap). Null: call libpsyne (empty, padding, closed, corrupt). Consumer side, in flight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* TryReadFast(out uint length, out ushort type, out ulong token)
+    {
+        length = 0;
+        type = 0;
+        token = 0;
+        if (!_fast)
+            return null;
+        byte* region = _region;
+        ulong head = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET);
+        ulong index = head & _mask;
+        ulong h = Volatile.Read(ref *(ulong*)(_data + index));
+        ulong skip = h >> 56;
+        if ((h & (0xFFUL << 48)) != HeaderCommitted || skip > PsyneNative.PSYNE_RECORD_MAX_SKIP || (head & 7) != 0)
+            return null;
+        uint len = (uint)h;
+        ulong span = (PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip + len + 7) & ~7UL;
+        if (span > _capacity - index ||
+            head + span - *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET) > _capacity)
+            return null;
+        *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET) = head + span;
+        *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_MESSAGES_READ_OFFSET) += 1;
+        *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_BYTES_READ_OFFSET) += len;
+        length = len;
+        type = (ushort)(h >> 32);
+        token = head;
+        return _data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip;
+    }
+
+    /// <summary>Releases the oldest record held (the usual case). False: call libpsyne (out of order, markers ahead, released twice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReleaseFast(void* data, ulong position)
+    {
+        if (!_fast)
+            return false;
+        byte* region = _region;
+        ulong release = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET);
+        ulong head = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET);
+        if (position != release || (position & 7) != 0 || position >= head || head - position > _capacity)
+            return false;
+        ulong index = position & _mask;
+        ulong h = *(ulong*)(_data + index);
+        ulong skip = h >> 56;
+        if ((h & (0xFFUL << 48)) != HeaderCommitted || skip > PsyneNative.PSYNE_RECORD_MAX_SKIP)
+            return false;
+        ulong span = (PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip + (uint)h + 7) & ~7UL;
+        // Records behind it (read, maybe released out of order) need libpsyne's sweep over markers.
+        if (span > _capacity - index || position + span != head ||
+            data != _data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip)
+            return false;
+        Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET), position + span);
+        if (_wake)
+            WakeIfSleeping(PsyneNative.PSYNE_SEGMENT_WRITERS_WAITING_OFFSET, consumers: 0);
+        return true;
+    }
+
+    /// <summary>
+    /// The publisher's half of the wake-up handshake (native/src/ipc/wait.h): after the publishing
+    /// store, load the other side's sleeper count. Where this process is registered for membarrier
+    /// the sleepers' barrier orders the two; RyuJIT does not move a volatile load above a volatile
+    /// store, so no fence is needed. Otherwise a full fence first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WakeIfSleeping(int waitingOffset, int consumers)
+    {
+        if (_fence)
+            Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref *(uint*)(_region + waitingOffset)) != 0)
+            Wake(consumers);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Wake(int consumers) => PsyneNative.psyne_channel_wake(Ptr, consumers);
 
     // ---- calls in flight ------------------------------------------------------------------
 
@@ -156,6 +350,7 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     /// <summary>Ends the channel for writing (<c>psyne_channel_shutdown</c>); consumers drain, then see it closed.</summary>
     public void Shutdown()
     {
+        _shut = true; // this handle's reserves now go to libpsyne, which refuses them
         if (!TryEnterOther())
             return;
         try
@@ -183,6 +378,7 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     {
         if ((Interlocked.Or(ref _gate, GateClosing) & GateClosing) != 0)
             return;
+        _shut = true;
         // Pairs with the plain stores of single-threaded sides (see the class remarks).
         Interlocked.MemoryBarrierProcessWide();
         PsyneNative.psyne_channel_shutdown(Ptr);
@@ -207,10 +403,13 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
         PsyneNative.psyne_channel_close((psyne_channel*)handle) == psyne_status.PSYNE_OK;
 
     /// <summary>The in-flight words, each on its own 128-byte pair of cache lines.</summary>
+    /// <remarks>The producer's line also holds its private state of the managed data path.</remarks>
     [StructLayout(LayoutKind.Explicit, Size = 512)]
     private struct InFlight
     {
         [FieldOffset(128)] public int Producer;
+        [FieldOffset(132)] public int LivenessBudget;
+        [FieldOffset(136)] public ulong CachedRelease; // a release head seen before: never ahead of the real one
         [FieldOffset(256)] public int Consumer;
         [FieldOffset(384)] public int Other;
     }

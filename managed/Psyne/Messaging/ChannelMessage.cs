@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Psyne.Interop;
 
@@ -16,12 +17,27 @@ namespace Psyne.Messaging;
 public readonly unsafe struct ChannelMessage : IDisposable
 {
     private readonly Channel? _channel;
-    private readonly psyne_record _record;
+    private readonly void* _data;
+    private readonly uint _length;
+    private readonly ushort _type;
+    private readonly ulong _token;
 
     internal ChannelMessage(Channel channel, in psyne_record record)
     {
         _channel = channel;
-        _record = record;
+        _data = record.data;
+        _length = record.length;
+        _type = record.type;
+        _token = record.token;
+    }
+
+    internal ChannelMessage(Channel channel, void* data, uint length, ushort type, ulong token)
+    {
+        _channel = channel;
+        _data = data;
+        _length = length;
+        _type = type;
+        _token = token;
     }
 
     /// <summary>The payload, in the ring. No copy; valid until the message is released or the channel disposed.</summary>
@@ -33,7 +49,7 @@ public readonly unsafe struct ChannelMessage : IDisposable
             if (_channel is null)
                 return default;
             _channel.ThrowIfDisposed();
-            return new ReadOnlySpan<byte>(_record.data, (int)_record.length);
+            return new ReadOnlySpan<byte>(_data, (int)_length);
         }
     }
 
@@ -49,15 +65,15 @@ public readonly unsafe struct ChannelMessage : IDisposable
             if (_channel is null)
                 return default;
             _channel.ThrowIfDisposed();
-            return new Span<byte>(_record.data, (int)_record.length);
+            return new Span<byte>(_data, (int)_length);
         }
     }
 
     /// <summary>Payload bytes.</summary>
-    public int Length => (int)_record.length;
+    public int Length => (int)_length;
 
     /// <summary>The record type the producer committed with.</summary>
-    public ushort Type => _record.type;
+    public ushort Type => _type;
 
     /// <summary>True for a default message (none was read).</summary>
     public bool IsEmpty => _channel is null;
@@ -66,31 +82,41 @@ public readonly unsafe struct ChannelMessage : IDisposable
     /// <exception cref="InvalidOperationException">A default message.</exception>
     public Channel Channel => _channel ?? throw new InvalidOperationException("This message is empty (default).");
 
-    internal void* DataPointer => _record.data;
+    internal void* DataPointer => _data;
 
     /// <summary>Copies the payload out as a <typeparamref name="T"/> (unaligned). Allocates nothing; does not release.</summary>
     /// <exception cref="PsyneFormatException">The payload is not <c>sizeof(T)</c> bytes.</exception>
     public T Read<T>() where T : unmanaged
     {
-        if (_record.length != (uint)sizeof(T))
+        if (_length != (uint)sizeof(T))
         {
             throw new PsyneFormatException(
-                $"a record of {_record.length} bytes cannot be read as {typeof(T).Name} ({sizeof(T)} bytes).");
+                $"a record of {_length} bytes cannot be read as {typeof(T).Name} ({sizeof(T)} bytes).");
         }
         Channel.ThrowIfDisposed();
-        return Unsafe.ReadUnaligned<T>(_record.data);
+        return Unsafe.ReadUnaligned<T>(_data);
     }
 
     /// <summary>Gives the record's space back to producers. Never blocks, allocates nothing.</summary>
     /// <exception cref="PsyneArgumentException">Already released.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     /// <exception cref="InvalidOperationException">A default message.</exception>
-    public void Release() => Channel.Release(in _record);
+    public void Release()
+    {
+        Channel? channel = _channel;
+        if (channel is null)
+            ThrowEmpty();
+        channel.Release(_data, _length, _type, _token);
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowEmpty() => throw new InvalidOperationException("This message is empty (default).");
 
     /// <summary>Releases the record (as <see cref="Release"/>); does nothing for a default message. Call one of the two, once.</summary>
     public void Dispose()
     {
         if (_channel is not null)
-            _channel.Release(in _record);
+            _channel.Release(_data, _length, _type, _token);
     }
 }

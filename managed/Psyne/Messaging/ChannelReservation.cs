@@ -1,5 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Psyne.Interop;
 
 namespace Psyne.Messaging;
 
@@ -12,15 +13,15 @@ namespace Psyne.Messaging;
 public readonly unsafe ref struct ChannelReservation
 {
     private readonly Channel? _channel;
-    private readonly psyne_reservation _native;
     private readonly Span<byte> _span;
+    private readonly ulong _token;
     private readonly bool _dropped;
 
-    internal ChannelReservation(Channel channel, psyne_reservation native)
+    internal ChannelReservation(Channel channel, byte* payload, int capacity, ulong token)
     {
         _channel = channel;
-        _native = native;
-        _span = new Span<byte>(native.data, (int)native.capacity);
+        _span = new Span<byte>(payload, capacity);
+        _token = token;
     }
 
     internal ChannelReservation(Channel channel, Span<byte> scratch)
@@ -59,13 +60,25 @@ public readonly unsafe ref struct ChannelReservation
     /// <exception cref="PsyneArgumentException">Already committed or aborted.</exception>
     public void Commit(int length, ushort type = 0)
     {
-        Channel channel = _channel ?? throw new InvalidOperationException("This reservation is empty (default): reserve one with Channel.Reserve or TryReserve.");
+        Channel? channel = _channel;
+        if (channel is null)
+            ThrowEmpty();
         if ((uint)length > (uint)_span.Length)
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"The reservation holds {_span.Length} bytes.");
+            ThrowLength(length, _span.Length);
         if (_dropped)
             return;
-        channel.Commit(in _native, length, type);
+        channel.Commit((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_span)), _span.Length, _token, length, type);
     }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowEmpty() =>
+        throw new InvalidOperationException("This reservation is empty (default): reserve one with Channel.Reserve or TryReserve.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLength(int length, int capacity) =>
+        throw new ArgumentOutOfRangeException(nameof(length), length, $"The reservation holds {capacity} bytes.");
 
     /// <summary>Gives the reservation back unpublished; consumers never see it. Never blocks, allocates nothing.</summary>
     /// <exception cref="PsyneArgumentException">Already committed or aborted.</exception>
@@ -73,6 +86,6 @@ public readonly unsafe ref struct ChannelReservation
     {
         Channel channel = _channel ?? throw new InvalidOperationException("This reservation is empty (default).");
         if (!_dropped)
-            channel.Abort(in _native);
+            channel.Abort((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_span)), _span.Length, _token);
     }
 }

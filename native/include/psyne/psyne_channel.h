@@ -104,7 +104,27 @@ enum {
     PSYNE_IPC_NAME_MAX = 100,              /* longest ipc name, in bytes */
     PSYNE_IPC_MAX_ATTACH = 16,             /* handles (across all processes) attached to one segment at once */
     PSYNE_IPC_LIVENESS_INTERVAL_MS = 50,   /* how often a handle checks that its peers live */
-    PSYNE_IPC_WAIT_SLICE_MS = 50           /* longest single sleep of a blocked call, between liveness checks */
+    PSYNE_IPC_WAIT_SLICE_MS = 50,          /* longest single sleep of a blocked call, between liveness checks */
+
+    /* Byte offsets of the words a single-producer / single-consumer data path
+     * touches in a channel's control block (docs/wire-format.md, section 1),
+     * for code that implements that path on the layout itself
+     * (psyne_channel_region_get). */
+    PSYNE_SEGMENT_GATE_OFFSET = 132,             /* u32: non-zero once anything ended (closed, faulted) */
+    PSYNE_SEGMENT_TAIL_OFFSET = 256,             /* u64 cursors and counters */
+    PSYNE_SEGMENT_MESSAGES_WRITTEN_OFFSET = 264,
+    PSYNE_SEGMENT_BYTES_WRITTEN_OFFSET = 272,
+    PSYNE_SEGMENT_HEAD_OFFSET = 384,
+    PSYNE_SEGMENT_MESSAGES_READ_OFFSET = 392,
+    PSYNE_SEGMENT_BYTES_READ_OFFSET = 400,
+    PSYNE_SEGMENT_RELEASE_HEAD_OFFSET = 512,
+    PSYNE_SEGMENT_READERS_WAITING_OFFSET = 644,  /* u32 sleeper counts */
+    PSYNE_SEGMENT_WRITERS_WAITING_OFFSET = 652,
+    /* Record header word (u64): length in bits 0..31, type 32..47, flags 48..55, skip 56..63. */
+    PSYNE_RECORD_FLAG_COMMITTED = 1,
+    PSYNE_RECORD_FLAG_PADDING = 2,
+    PSYNE_RECORD_FLAG_RELEASED = 4,
+    PSYNE_RECORD_MAX_SKIP = 127                  /* alignment padding after the header, in 8-byte units */
 };
 
 /* ---- types ------------------------------------------------------------- */
@@ -346,6 +366,41 @@ PSYNE_API PSYNE_HOT psyne_status psyne_channel_release_batch(psyne_channel *chan
 PSYNE_API psyne_status psyne_channel_stats_get(psyne_channel *channel, psyne_channel_stats *out);
 
 PSYNE_API psyne_status psyne_channel_info_get(psyne_channel *channel, psyne_channel_info *out);
+
+/* Where a channel's region lies in this process, for code that implements
+ * the SPSC data path on the documented layout itself (Psyne's .NET binding
+ * does, to save the call per operation). Such code must keep every rule of
+ * docs/wire-format.md: single producer and single consumer, zero ahead, the
+ * header published last with release semantics, the bounds checks, and the
+ * wake-up handshake given by flags. Anything unusual (padding, a wrap, a full
+ * or empty ring, an out-of-order release, a closed gate) goes through the
+ * calls above. The pointer stays valid until psyne_channel_close. */
+typedef struct psyne_channel_region {
+    uint8_t *base;      /* the control block; the ring data starts at base + PSYNE_SEGMENT_DATA_OFFSET */
+    uint64_t capacity;  /* bytes of ring data, a power of two */
+    int32_t kind;       /* psyne_channel_kind */
+    uint32_t flags;     /* PSYNE_REGION_* */
+} psyne_channel_region;
+
+enum {
+    /* After publishing a record or releasing space, a publisher loads the
+     * sleeper count of the other side (readers_waiting after a commit,
+     * writers_waiting after a release) and calls psyne_channel_wake when it
+     * is not 0. Set for the futex wait policy on Linux. */
+    PSYNE_REGION_WAKE = 1,
+    /* ...with a full fence between the publishing store and that load. When
+     * clear (this process is registered for membarrier, whose barrier the
+     * sleepers make), a compiler barrier is enough. */
+    PSYNE_REGION_FENCE = 2
+};
+
+PSYNE_API psyne_status psyne_channel_region_get(psyne_channel *channel, psyne_channel_region *out);
+
+/* Wakes the sleepers of one side: consumers (which wait for records) when
+ * consumers is non-zero, else producers (which wait for space). For data
+ * paths outside libpsyne that found a sleeper count non-zero; costs a system
+ * call. */
+PSYNE_API psyne_status psyne_channel_wake(psyne_channel *channel, int32_t consumers);
 
 /* ---- ipc segments ------------------------------------------------------ */
 

@@ -9,7 +9,12 @@
 #if defined(__linux__)
 #  include <limits.h>
 #  include <linux/futex.h>
+#  include <linux/membarrier.h>
+#  include <pthread.h>
 #  include <sched.h>
+#  include <stdatomic.h>
+#  include <stdlib.h>
+#  include <string.h>
 #  include <sys/syscall.h>
 #  include <unistd.h>
 #  define PSYNE_HAVE_FUTEX 1
@@ -98,3 +103,76 @@ void psyne__futex_wake(_Atomic uint32_t *word)
     (void)word;
 #endif
 }
+
+/* ---- asymmetric fences (see wait.h) ------------------------------------------ */
+
+#if defined(__linux__) && defined(SYS_membarrier)
+enum { ASYM_KNOWN = 1, ASYM_REGISTERED = 2, ASYM_CAN_ISSUE = 4 };
+static _Atomic int asym_state; /* ASYM_* bits; 0 until first asked */
+static pthread_once_t asym_atfork_once = PTHREAD_ONCE_INIT;
+
+static int membarrier(int cmd)
+{
+    return (int)syscall(SYS_membarrier, cmd, 0u, 0);
+}
+
+static int asym_probe(void)
+{
+    const char *env = getenv("PSYNE_ASYM_FENCE");
+    if (env && strcmp(env, "0") == 0) return ASYM_KNOWN; /* the symmetric protocol only */
+    const int supported = membarrier(MEMBARRIER_CMD_QUERY);
+    if (supported < 0 || !(supported & MEMBARRIER_CMD_GLOBAL_EXPEDITED)) return ASYM_KNOWN;
+    int state = ASYM_KNOWN | ASYM_CAN_ISSUE;
+    if ((supported & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+        membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0)
+        state |= ASYM_REGISTERED;
+    return state;
+}
+
+/* A forked child has a new address space: register it again (or learn that
+ * it cannot) before any of its publishers skips a fence. */
+static void asym_after_fork(void)
+{
+    if (atomic_load_explicit(&asym_state, memory_order_relaxed) != 0)
+        atomic_store_explicit(&asym_state, asym_probe(), memory_order_relaxed);
+}
+
+static void asym_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, asym_after_fork);
+}
+
+static int asym_get(void)
+{
+    int state = atomic_load_explicit(&asym_state, memory_order_acquire);
+    if (state == 0) {
+        pthread_once(&asym_atfork_once, asym_register_atfork);
+        state = asym_probe(); /* idempotent: a race registers twice */
+        atomic_store_explicit(&asym_state, state, memory_order_release);
+    }
+    return state;
+}
+
+int psyne__asym_fence_ready(void)
+{
+    return (asym_get() & ASYM_REGISTERED) != 0;
+}
+
+int psyne__asym_fence_heavy(void)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* the symmetric half, for publishers that fence */
+    if (!(asym_get() & ASYM_CAN_ISSUE)) return 1; /* no process here can have skipped its fence */
+    return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0;
+}
+#else
+int psyne__asym_fence_ready(void)
+{
+    return 0;
+}
+
+int psyne__asym_fence_heavy(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    return 1;
+}
+#endif

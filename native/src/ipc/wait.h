@@ -45,6 +45,37 @@ static inline void psyne__full_fence(void)
 #endif
 }
 
+/* The asymmetric handshake between a publisher and a sleeper.
+ *
+ * A publisher stores a record header (or a cursor) and then loads the
+ * sleeper count; a sleeper increments the count and then re-checks the ring.
+ * Each side needs StoreLoad order between its store and its load, or both
+ * may miss the other (a lost wake-up). The symmetric way is a full fence on
+ * both sides, which costs the publisher a store-buffer drain on every record
+ * (it waits for the header's cache line to come back from the consumer that
+ * polls it). Instead the sleeper, which is about to make a system call
+ * anyway, makes the barrier for both: membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+ * runs a full barrier on every CPU that runs a thread of a registered
+ * process (and a thread that is not running passed one when it was switched
+ * out), so each publisher's header store is visible to the re-check, or its
+ * later load of the count sees the increment. Publishers then need only a
+ * compiler barrier, but only in a process that registered.
+ *
+ * psyne__asym_fence_ready() registers this process (once; again in a forked
+ * child) and says whether its publishers may skip the fence: 1 on Linux with
+ * membarrier's global expedited command, 0 elsewhere or when
+ * PSYNE_ASYM_FENCE=0 is set (tests use it to cover both protocols).
+ * psyne__asym_fence_heavy() is the sleeper's barrier (a full fence, then
+ * membarrier where the kernel has it): 1 when done; 0 when membarrier failed
+ * although the kernel offers it (then a publisher that skipped its fence may
+ * miss this sleeper, which must cap its sleep at PSYNE_ASYM_FALLBACK_SLICE_NS).
+ * Every process attached to one ring must see the same PSYNE_ASYM_FENCE. */
+int psyne__asym_fence_ready(void);
+int psyne__asym_fence_heavy(void);
+
+/* The longest futex sleep of a sleeper whose membarrier failed. */
+#define PSYNE_ASYM_FALLBACK_SLICE_NS 1000000ull
+
 void psyne__yield(void);
 
 void psyne__sleep_ns(uint64_t ns);

@@ -424,15 +424,17 @@ static int wait_for(psyne_channel *ch, int (*step)(wait_ctx *), wait_ctx *w, uin
         if (atomic_load_explicit(&ch->interrupt, ACQ) != epoch) return *interrupted = 1, WOULD_BLOCK;
         if ((i & 15) == 15 && psyne__now_ns() >= deadline) return WOULD_BLOCK;
     }
-    /* Sleep. Announce it (seq_cst), re-check, then sleep on the word the
-     * other side bumps when it publishes and sees a sleeper. */
+    /* Sleep. Announce it (seq_cst), make the barrier of the asymmetric
+     * handshake (ipc/wait.h: publishers that skip their fence rely on it),
+     * re-check, then sleep on the word the other side bumps when it
+     * publishes and sees a sleeper. */
     _Atomic uint32_t *word = consumer ? &c->data_futex : &c->space_futex;
     _Atomic uint32_t *waiters = consumer ? &c->readers_waiting : &c->writers_waiting;
     int slept = 0;
     for (;;) {
         const uint32_t seq = atomic_load_explicit(word, ACQ);
         atomic_fetch_add_explicit(waiters, 1, SEQ);
-        atomic_thread_fence(SEQ);
+        const int fenced = psyne__asym_fence_heavy();
         s = step(w);
         if (s == WOULD_BLOCK || s == BUSY_RETRY) {
             const uint64_t now = psyne__now_ns();
@@ -444,6 +446,8 @@ static int wait_for(psyne_channel *ch, int (*step)(wait_ctx *), wait_ctx *w, uin
             } else if (now < deadline) {
                 uint64_t slice = deadline - now;
                 if (slice > PSYNE_IPC_WAIT_SLICE_MS * 1000000ull) slice = PSYNE_IPC_WAIT_SLICE_MS * 1000000ull;
+                /* Without the barrier a publisher that skipped its fence may miss us: sleep briefly. */
+                if (!fenced && slice > PSYNE_ASYM_FALLBACK_SLICE_NS) slice = PSYNE_ASYM_FALLBACK_SLICE_NS;
                 if (!slept) {
                     slept = 1;
                     atomic_fetch_add_explicit(consumer ? &c->consumer_stalls : &c->producer_stalls, 1, RLX);
@@ -655,6 +659,29 @@ psyne_status psyne_channel_release_batch(psyne_channel *ch, const psyne_record *
         return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_release_batch: channel and records must not be NULL");
     if (count == 0) return PSYNE_OK;
     return on_corrupt(ch, psyne__ring_release(&ch->ring, records, count));
+}
+
+/* ---- the region, for data paths outside libpsyne ------------------------------------------------ */
+
+psyne_status psyne_channel_region_get(psyne_channel *ch, psyne_channel_region *out)
+{
+    psyne__clear_error();
+    if (!ch || !out)
+        return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_get: channel and out must not be NULL");
+    memset(out, 0, sizeof *out);
+    out->base = (uint8_t *)ch->ring.ctl;
+    out->capacity = ch->ring.capacity;
+    out->kind = (int32_t)ch->ring.kind;
+    out->flags = (ch->ring.wake ? (uint32_t)PSYNE_REGION_WAKE : 0u) | (ch->ring.fence ? (uint32_t)PSYNE_REGION_FENCE : 0u);
+    return PSYNE_OK;
+}
+
+psyne_status psyne_channel_wake(psyne_channel *ch, int32_t consumers)
+{
+    psyne__clear_error();
+    if (!ch) return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_wake: channel must not be NULL");
+    psyne__ring_wake_side(&ch->ring, consumers != 0);
+    return PSYNE_OK;
 }
 
 /* ---- observation ------------------------------------------------------------------------------ */

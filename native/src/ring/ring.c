@@ -147,6 +147,7 @@ void psyne__ring_view(psyne__ring *r, void *region, const char *label)
     r->mp = c->st.kind == PSYNE_CHANNEL_MPSC || c->st.kind == PSYNE_CHANNEL_MPMC;
     r->mc = c->st.kind == PSYNE_CHANNEL_SPMC || c->st.kind == PSYNE_CHANNEL_MPMC;
     r->wake = c->st.wait_policy == PSYNE_WAIT_FUTEX;
+    r->fence = r->wake && !psyne__asym_fence_ready();
     r->label = label;
 }
 
@@ -171,22 +172,36 @@ static void wake_word(_Atomic uint32_t *word)
     psyne__futex_wake(word);
 }
 
-/* After publishing records: wake readers that announced they sleep. The
- * fence orders our header stores before the load of the sleeper count; a
- * sleeper increments the count (seq_cst) before re-checking the ring, so
- * either it sees our record or we see it. */
+/* Orders the stores that published records (or freed space) before the
+ * load of the sleeper count; a sleeper increments the count (seq_cst) before
+ * re-checking the ring, so either it sees our record or we see it. Where
+ * this process is registered for membarrier the sleeper's barrier covers us
+ * and a compiler barrier is all we pay (the asymmetric handshake, ipc/wait.h);
+ * otherwise a full fence, which waits for the header's cache line. */
+static inline void publish_barrier(const psyne__ring *r)
+{
+    if (r->fence) psyne__full_fence();
+    else atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* After publishing records: wake readers that announced they sleep. */
 static inline void wake_readers(const psyne__ring *r)
 {
     if (!r->wake) return;
-    psyne__full_fence();
+    publish_barrier(r);
     if (PSYNE_UNLIKELY(atomic_load_explicit(&r->ctl->readers_waiting, RLX) != 0)) wake_word(&r->ctl->data_futex);
 }
 
 static inline void wake_writers(const psyne__ring *r)
 {
     if (!r->wake) return;
-    psyne__full_fence();
+    publish_barrier(r);
     if (PSYNE_UNLIKELY(atomic_load_explicit(&r->ctl->writers_waiting, RLX) != 0)) wake_word(&r->ctl->space_futex);
+}
+
+void psyne__ring_wake_side(psyne__ring *r, bool consumers)
+{
+    wake_word(consumers ? &r->ctl->data_futex : &r->ctl->space_futex);
 }
 
 void psyne__ring_wake_all(psyne__ring *r)

@@ -56,11 +56,11 @@
 /* ---- record header word ------------------------------------------------ */
 
 enum {
-    RING_FLAG_COMMITTED = 0x01, /* a published record or padding */
-    RING_FLAG_PADDING = 0x02,   /* consumers skip it */
-    RING_FLAG_RELEASED = 0x04,  /* a released record's marker: the low 32 bits hold its span */
+    RING_FLAG_COMMITTED = PSYNE_RECORD_FLAG_COMMITTED, /* a published record or padding */
+    RING_FLAG_PADDING = PSYNE_RECORD_FLAG_PADDING,     /* consumers skip it */
+    RING_FLAG_RELEASED = PSYNE_RECORD_FLAG_RELEASED,   /* a released record's marker: the low 32 bits hold its span */
     RING_FLAGS_KNOWN = 0x07,
-    RING_MAX_SKIP = (PSYNE_RECORD_MAX_ALIGNMENT - 8) / 8, /* 127 */
+    RING_MAX_SKIP = PSYNE_RECORD_MAX_SKIP, /* (PSYNE_RECORD_MAX_ALIGNMENT - 8) / 8 */
     RING_SLACK = 8                                        /* the header slot kept free after the last record */
 };
 
@@ -75,6 +75,8 @@ static inline uint32_t ring_h_skip(uint64_t h) { return (uint32_t)(h >> 56); }
 static inline uint64_t ring_marker(uint64_t span) { return span | ((uint64_t)RING_FLAG_RELEASED << 48); }
 static inline bool ring_is_marker(uint64_t h) { return (h >> 32) == ((uint64_t)RING_FLAG_RELEASED << 16); }
 static inline uint64_t ring_align8(uint64_t v) { return (v + 7) & ~(uint64_t)7; }
+
+_Static_assert(RING_MAX_SKIP == (PSYNE_RECORD_MAX_ALIGNMENT - 8) / 8, "skip covers the largest alignment");
 
 /* ---- the region -------------------------------------------------------- */
 
@@ -183,6 +185,16 @@ _Static_assert(offsetof(ring_ctl, data_futex) == 640, "wait line");
 _Static_assert(offsetof(ring_ctl, drops) == 768, "counters");
 _Static_assert(offsetof(ring_ctl, slots) == RING_ATTACH_OFFSET, "attach table");
 _Static_assert(sizeof(ring_attach_slot) == RING_ATTACH_SLOT_BYTES, "slot size");
+_Static_assert(offsetof(ring_ctl, gate) == PSYNE_SEGMENT_GATE_OFFSET, "public offsets (psyne_channel.h)");
+_Static_assert(offsetof(ring_ctl, tail) == PSYNE_SEGMENT_TAIL_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, messages_written) == PSYNE_SEGMENT_MESSAGES_WRITTEN_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, bytes_written) == PSYNE_SEGMENT_BYTES_WRITTEN_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, head) == PSYNE_SEGMENT_HEAD_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, messages_read) == PSYNE_SEGMENT_MESSAGES_READ_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, bytes_read) == PSYNE_SEGMENT_BYTES_READ_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, release_head) == PSYNE_SEGMENT_RELEASE_HEAD_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, readers_waiting) == PSYNE_SEGMENT_READERS_WAITING_OFFSET, "public offsets");
+_Static_assert(offsetof(ring_ctl, writers_waiting) == PSYNE_SEGMENT_WRITERS_WAITING_OFFSET, "public offsets");
 _Static_assert(sizeof(ring_ctl) <= PSYNE_SEGMENT_DATA_OFFSET, "control block fits before the data");
 
 /* A process-local view of a region. */
@@ -195,6 +207,7 @@ typedef struct psyne__ring {
     bool mp;        /* several producers: claim by CAS, consumers zero what they release */
     bool mc;        /* several consumers: claim by CAS, release through markers */
     bool wake;      /* the wait policy may sleep: publishers check for sleepers */
+    bool fence;     /* ...after a full fence: this process cannot rely on the sleepers' membarrier (ipc/wait.h) */
     const char *label; /* "inproc" or "ipc://name", for messages */
 } psyne__ring;
 
@@ -247,6 +260,9 @@ psyne_status psyne__ring_release_one(psyne__ring *ring, const psyne_record *reco
 
 /* Wakes sleepers of both kinds (bumps both futex words). */
 void psyne__ring_wake_all(psyne__ring *ring);
+
+/* Wakes the sleepers of one side (consumers: the data word; else the space word). */
+void psyne__ring_wake_side(psyne__ring *ring, bool consumers);
 
 /* Marks the channel faulted (sticky: FAULT_PEER_DIED with the dead pid, or
  * FAULT_CORRUPT) and wakes every sleeper. The first fault wins. */

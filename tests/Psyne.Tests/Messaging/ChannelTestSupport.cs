@@ -67,10 +67,16 @@ internal sealed class PeerProcess : IDisposable
         }
     }
 
-    public static PeerProcess Start(params string[] arguments) => StartCommand("channel-peer", arguments);
+    public static PeerProcess Start(params string[] arguments) => StartWith(null, arguments);
+
+    /// <summary>Starts the peer with extra environment variables (e.g. <c>PSYNE_MANAGED_DATA_PATH=0</c>: every call through libpsyne).</summary>
+    public static PeerProcess StartWith(IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        StartCommand("channel-peer", environment, arguments);
 
     /// <summary>Starts the CLI's hidden peer command <paramref name="command"/> (channel-peer, socket-peer).</summary>
-    public static PeerProcess StartCommand(string command, params string[] arguments)
+    public static PeerProcess StartCommand(string command, params string[] arguments) => StartCommand(command, null, arguments);
+
+    private static PeerProcess StartCommand(string command, IReadOnlyDictionary<string, string>? environment, string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -88,6 +94,9 @@ internal sealed class PeerProcess : IDisposable
         info.Environment.Remove("PSYNE_NATIVE_PATH");
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment.Remove("PSYNE_MANAGED_DATA_PATH");
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
         return new PeerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the channel peer"));
     }
 

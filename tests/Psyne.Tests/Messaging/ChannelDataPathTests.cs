@@ -1,0 +1,307 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Psyne.Interop;
+using Psyne.Messaging;
+using static Psyne.Tests.Messaging.ChannelTestSupport;
+
+namespace Psyne.Tests.Messaging;
+
+/// <summary>
+/// The managed SPSC data path (ChannelCore: the common case of reserve, commit, read and release
+/// runs in C# on the ring's bytes; everything else calls libpsyne). These tests mix it with
+/// libpsyne's own calls on one ring, in this process and across processes, over wraps, padding,
+/// zero-length and aligned records, and check that sleepers on either side are woken.
+/// </summary>
+[NonParallelizable]
+public unsafe class ChannelDataPathTests
+{
+    private static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
+
+    [Test]
+    public void OnlySpscRingsTakeTheManagedPath()
+    {
+        using Channel spsc = Channel.Open(InprocUri("spsc"));
+        using Channel mpsc = Channel.Open(InprocUri("mpsc"), new ChannelOptions { Kind = ChannelKind.Mpsc });
+        Assert.That(spsc.Core.Fast, Is.True);
+        Assert.That(mpsc.Core.Fast, Is.False);
+        bool saved = ChannelCore.ManagedDataPath;
+        ChannelCore.ManagedDataPath = false;
+        try
+        {
+            using Channel off = Channel.Open(InprocUri("off"));
+            Assert.That(off.Core.Fast, Is.False, "PSYNE_MANAGED_DATA_PATH=0 sends every call through libpsyne");
+        }
+        finally
+        {
+            ChannelCore.ManagedDataPath = saved;
+        }
+    }
+
+    /// <summary>Sizes 0..300 with 8- and 64-byte alignment through a 4 KiB ring: wraps with padding every few records.</summary>
+    [Test]
+    public void WrapsZeroLengthAndAlignedRecordsRoundTrip()
+    {
+        using Channel ch = Channel.Open(InprocUri("wrap"), new ChannelOptions { Capacity = 4096 });
+        Assert.That(ch.Core.Fast, Is.True);
+        var held = new Queue<ChannelMessage>();
+        ulong written = 0, read = 0;
+        long bytes = 0;
+        var random = new Random(7);
+        for (int round = 0; round < 20_000; round++)
+        {
+            // Up to 3 records outstanding, so reads find several and releases find records behind them.
+            int burst = random.Next(1, 4);
+            for (int i = 0; i < burst; i++)
+            {
+                int size = SizeOf(written);
+                int alignment = written % 5 == 0 ? 64 : 0;
+                if (!ch.TryReserve(size, out ChannelReservation r, alignment))
+                    break;
+                Assert.That((long)(nint)Unsafe.AsPointer(ref r.Span.GetPinnableReference()) % Math.Max(8, alignment), Is.Zero);
+                FillAny(r.Span, written);
+                r.Commit(type: (ushort)(written & 0xFFFF));
+                bytes += size;
+                written++;
+            }
+            while (ch.TryRead(out ChannelMessage m))
+            {
+                Assert.That(m.Length, Is.EqualTo(SizeOf(read)), $"record {read}");
+                Assert.That(m.Type, Is.EqualTo((ushort)(read & 0xFFFF)));
+                Assert.That(CheckAny(m.Payload, read), Is.True, $"record {read}");
+                held.Enqueue(m);
+                read++;
+            }
+            // Release the oldest (the managed path) or, now and then, the newest first (libpsyne's markers).
+            if (held.Count > 1 && random.Next(4) == 0)
+            {
+                ChannelMessage[] all = [.. held];
+                held.Clear();
+                for (int i = all.Length - 1; i >= 0; i--)
+                    all[i].Release();
+            }
+            while (held.Count > 0)
+                held.Dequeue().Release();
+        }
+        Assert.That(read, Is.EqualTo(written));
+        ChannelStatistics s = ch.GetStatistics();
+        Assert.That((s.MessagesWritten, s.MessagesRead, s.BytesWritten, s.BytesRead, s.UsedBytes),
+            Is.EqualTo(((long)written, (long)read, bytes, bytes, 0L)), "libpsyne's counters include the managed path's records");
+    }
+
+    /// <summary>Records reserved or read by one side's managed path and finished by libpsyne's calls on the same handle, and the reverse.</summary>
+    [Test]
+    public void ManagedAndNativeCallsInterleaveOnOneRing()
+    {
+        using Channel ch = Channel.Open(InprocUri("mix"), new ChannelOptions { Capacity = 8192 });
+        psyne_channel* native = ch.Core.Ptr;
+        for (ulong i = 0; i < 30_000; i++)
+        {
+            int size = SizeOf(i);
+            bool nativeWrite = i % 3 == 1, nativeRead = i % 4 == 2;
+            if (nativeWrite)
+            {
+                psyne_reservation r;
+                Assert.That(PsyneNative.psyne_channel_try_reserve(native, (uint)size, 0, &r), Is.EqualTo(psyne_status.PSYNE_OK));
+                FillAny(new Span<byte>(r.data, size), i);
+                Assert.That(PsyneNative.psyne_channel_commit(native, &r, (uint)size, 3), Is.EqualTo(psyne_status.PSYNE_OK));
+            }
+            else
+            {
+                ChannelReservation r = ch.Reserve(size);
+                FillAny(r.Span, i);
+                r.Commit(type: 3);
+            }
+            if (nativeRead)
+            {
+                psyne_record rec;
+                Assert.That(PsyneNative.psyne_channel_try_read(native, &rec), Is.EqualTo(psyne_status.PSYNE_OK));
+                Assert.That(CheckAny(new ReadOnlySpan<byte>(rec.data, (int)rec.length), i), Is.True, $"record {i}");
+                Assert.That(PsyneNative.psyne_channel_release(native, &rec), Is.EqualTo(psyne_status.PSYNE_OK));
+            }
+            else
+            {
+                using ChannelMessage m = ch.Read(TimeSpan.FromSeconds(5));
+                Assert.That((m.Length, m.Type), Is.EqualTo((size, (ushort)3)));
+                Assert.That(CheckAny(m.Payload, i), Is.True, $"record {i}");
+            }
+        }
+        Assert.That(ch.GetStatistics().UsedBytes, Is.Zero);
+    }
+
+    [Test]
+    public void MisuseStillGivesLibpsynesErrors()
+    {
+        using Channel ch = Channel.Open(InprocUri("misuse"));
+        ChannelMessage m;
+        Assert.That(ch.Write([1, 2, 3]), Is.True);
+        Assert.That(ch.TryRead(out m), Is.True);
+        m.Release();
+        Assert.Throws<PsyneArgumentException>(() => m.Release(), "a second release");
+
+        ChannelReservation r = ch.Reserve(16);
+        r.Commit();
+        try
+        {
+            r.Commit();
+            Assert.Fail("a second commit must throw");
+        }
+        catch (PsyneArgumentException)
+        {
+        }
+
+        // A short commit gives the rest back as padding (libpsyne's path); the reader never sees it.
+        ChannelReservation big = ch.Reserve(100);
+        big.Span[..5].Fill(9);
+        big.Commit(5, type: 2);
+        Assert.That(ch.TryRead(out m), Is.True);
+        Assert.That((m.Length, m.Type), Is.EqualTo((16, (ushort)0)));
+        m.Release();
+        Assert.That(ch.TryRead(out m), Is.True);
+        Assert.That((m.Length, m.Type, m.Payload[4]), Is.EqualTo((5, (ushort)2, (byte)9)));
+        m.Release();
+        Assert.That(ch.TryRead(out _), Is.False);
+
+        ch.Complete();
+        Assert.Throws<PsyneClosedException>(() => ch.TryReserve(8, out _), "a completed channel refuses reserves on the managed path too");
+    }
+
+    /// <summary>
+    /// Two threads bounce a record through two channels whose waits sleep at once, so every read
+    /// sleeps on the futex and every managed commit must find the sleeper; a missed wake-up costs a
+    /// whole wait slice (50 ms). The 4 KiB rings also fill, so producers sleep for space and the
+    /// managed release must wake them. A scheduler delay of a whole slice is rare; a few are tolerated.
+    /// </summary>
+    [Test]
+    public void SleepersAreWokenByTheManagedPath()
+    {
+        var sleepAtOnce = new ChannelOptions { Capacity = 4096, SpinCount = 0, YieldCount = 0 };
+        using Channel ping = Channel.Open(InprocUri("ping"), sleepAtOnce);
+        using Channel pong = Channel.Open(InprocUri("pong"), sleepAtOnce);
+        Assert.That(ping.Core.Fast && pong.Core.Fast, Is.True);
+        const int rounds = 2000;
+        Exception? echoError = null;
+        var echo = new Thread(() =>
+        {
+            try
+            {
+                for (int i = 0; i < rounds; i++)
+                {
+                    using ChannelMessage m = ping.Read(TimeSpan.FromSeconds(10));
+                    pong.Write(m.Payload);
+                }
+            }
+            catch (Exception e)
+            {
+                echoError = e;
+            }
+        });
+        echo.Start();
+        int slow = 0;
+        var clock = new Stopwatch();
+        byte[] payload = new byte[24];
+        for (int i = 0; i < rounds; i++)
+        {
+            clock.Restart();
+            BinaryPrimitives.WriteInt32LittleEndian(payload, i);
+            ping.Write(payload);
+            using ChannelMessage m = pong.Read(TimeSpan.FromSeconds(10));
+            Assert.That(BinaryPrimitives.ReadInt32LittleEndian(m.Payload), Is.EqualTo(i));
+            if (clock.Elapsed >= TimeSpan.FromMilliseconds(40))
+                slow++;
+        }
+        echo.Join();
+        Assert.That(echoError, Is.Null);
+        Assert.That(ping.GetStatistics().ConsumerStalls, Is.GreaterThan(0), "the reads slept");
+        Assert.That(slow, Is.LessThanOrEqualTo(3), "round trips that waited a whole slice: missed wake-ups");
+
+        // Space: a producer far ahead of a slow consumer sleeps on a full ring; each managed release must wake it.
+        using Channel narrow = Channel.Open(InprocUri("narrow"), sleepAtOnce);
+        const int records = 20_000;
+        var writer = new Thread(() =>
+        {
+            for (ulong i = 0; i < records; i++)
+            {
+                ChannelReservation r = narrow.Reserve(200, TimeSpan.FromSeconds(10));
+                FillAny(r.Span, i);
+                r.Commit();
+            }
+        });
+        writer.Start();
+        for (ulong i = 0; i < records; i++)
+        {
+            using ChannelMessage m = narrow.Read(TimeSpan.FromSeconds(10));
+            Assert.That(CheckAny(m.Payload, i), Is.True, $"record {i}");
+        }
+        writer.Join();
+        Assert.That(narrow.GetStatistics().ProducerStalls, Is.GreaterThan(0), "the producer slept for space");
+    }
+
+    /// <summary>This process writes on the managed path; the reader in another process reads with libpsyne's calls only, and the reverse.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void AnotherProcessOnLibpsynesPathInteroperates(bool thisProcessWrites)
+    {
+        const int count = 300_000;
+        string uri = $"ipc://{UniqueName(thisProcessWrites ? "mw" : "mr")}";
+        var nativeOnly = new Dictionary<string, string> { ["PSYNE_MANAGED_DATA_PATH"] = "0" };
+        // A 64 KiB ring of 72-byte records: a lap ends in padding, and the ring wraps 330 times.
+        var options = new ChannelOptions { Capacity = 1 << 16 };
+        if (thisProcessWrites)
+        {
+            using Channel producer = Channel.Create(uri, options, ChannelRole.Producer);
+            Assert.That(producer.Core.Fast, Is.True);
+            using PeerProcess reader = PeerProcess.StartWith(nativeOnly, "read", uri);
+            reader.WaitReady();
+            for (ulong i = 0; i < count; i++)
+            {
+                ChannelReservation r = producer.Reserve(64, TimeSpan.FromSeconds(30));
+                Fill(r.Span, i);
+                r.Commit();
+            }
+            producer.Dispose();
+            Assert.That(reader.ReadLine(), Is.EqualTo($"read {count} errors 0 bytes {count * 64L}"), reader.Stderr);
+            Assert.That(reader.WaitForExit(), Is.Zero, reader.Stderr);
+        }
+        else
+        {
+            using Channel consumer = Channel.Create(uri, options, ChannelRole.Consumer);
+            Assert.That(consumer.Core.Fast, Is.True);
+            using PeerProcess writer = PeerProcess.StartWith(nativeOnly, "write", uri, "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64");
+            writer.WaitReady();
+            for (int i = 0; i < count; i++)
+            {
+                using ChannelMessage m = consumer.Read(TimeSpan.FromSeconds(30));
+                if (m.Length != 64 || !Check(m.Payload, (ulong)i))
+                    Assert.Fail($"message {i} is wrong: {m.Length} bytes");
+            }
+            Assert.That(writer.ReadLine(), Is.EqualTo($"wrote {count}"), writer.Stderr);
+            Assert.Throws<PsyneClosedException>(() => consumer.Read(TimeSpan.FromSeconds(30)));
+            Assert.That(writer.WaitForExit(), Is.Zero, writer.Stderr);
+        }
+    }
+
+    private static int SizeOf(ulong sequence) => sequence % 7 == 3 ? 0 : (int)(sequence * 37 % 301);
+
+    /// <summary>The sequence in the first bytes (as many as fit) and a byte pattern after.</summary>
+    private static void FillAny(Span<byte> payload, ulong sequence)
+    {
+        Span<byte> s = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
+        for (int i = 0; i < payload.Length; i++)
+            payload[i] = i < 8 ? s[i] : (byte)(sequence + (ulong)i);
+    }
+
+    private static bool CheckAny(ReadOnlySpan<byte> payload, ulong sequence)
+    {
+        Span<byte> s = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            if (payload[i] != (i < 8 ? s[i] : (byte)(sequence + (ulong)i)))
+                return false;
+        }
+        return true;
+    }
+}

@@ -1493,4 +1493,18 @@ internal static unsafe partial class PsyneNative
     [LibraryImport(LibraryName, EntryPoint = "psyne_zmtp_socket_types_compatible")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial psyne_status psyne_zmtp_socket_types_compatible([NativeTypeName("const char *")] byte* ours, nuint ours_len, [NativeTypeName("const char *")] byte* theirs, nuint theirs_len, uint* compatible);
+
+    /// <summary>
+    /// Writes first[0..first_len) then second[0..second_len) to the connected
+    /// stream socket fd (a blocking one) with gathered writes (sendmsg, one call
+    /// when the kernel takes it all), so a frame's header and its payload leave in
+    /// one system call and one segment, and neither is copied in user space.
+    /// Retries interrupted and short writes until everything is written; never
+    /// raises SIGPIPE. *written is the number of bytes written, also on failure.
+    /// PSYNE_E_IO (the errno text in psyne_last_error) when the connection fails;
+    /// PSYNE_E_UNSUPPORTED where the platform has no sendmsg.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_net_send2")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_net_send2(nint fd, [NativeTypeName("const void *")] void* first, nuint first_len, [NativeTypeName("const void *")] void* second, nuint second_len, nuint* written);
 }

@@ -393,8 +393,8 @@ public abstract partial class PsyneSocket : IDisposable
     /// <summary>True when nothing queued for this peer still waits for the network (in process, the peer reads the queue after we close).</summary>
     private static bool IsFlushed(Pipe p) => p.IsTerminated || p.Owner switch
     {
-        ZmtpEngine engine => engine.IsFlushed,
-        StreamConnector connector => connector.Engine?.IsFlushed ?? p.Out.IsDrained,
+        ZmtpEngine engine => p.Out.IsDrained && engine.IsIdle,
+        StreamConnector connector => p.Out.IsDrained && (connector.Engine?.IsIdle ?? true),
         _ => true,
     };
 

@@ -213,5 +213,6 @@ PSYNE_API psyne_status psyne_syslib_probe(psyne_syslib library, psyne_syslib_inf
 #include "psyne/psyne_ternary.h"
 #include "psyne/psyne_channel.h"
 #include "psyne/psyne_zmtp.h"
+#include "psyne/psyne_net.h"
 
 #endif /* PSYNE_H */

@@ -7,4 +7,5 @@ target_sources(psyne PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/zmtp_command.c
   ${CMAKE_CURRENT_LIST_DIR}/zmtp_metadata.c
   ${CMAKE_CURRENT_LIST_DIR}/zmtp_socket_type.c
+  ${CMAKE_CURRENT_LIST_DIR}/net_send.c
 )

@@ -25,6 +25,7 @@ internal sealed class FrameQueue
     private readonly byte[] _ring;
     private readonly int _mask;
     private readonly byte[]?[] _large = new byte[LargeSlots][];
+    private readonly int[] _largeLengths = new int[LargeSlots];
 
     // Producer-owned.
     private long _write;
@@ -32,10 +33,12 @@ internal sealed class FrameQueue
     private long _largeWritten;
     private long _messagesWritten;
     private long _publishedLarge;
+    private long _largeBytesWritten;
     // Consumer-owned.
     private long _read;
     private long _cachedTail;
     private long _largeRead;
+    private long _largeBytesRead;
     private long _messagesRead;
     private long _releasedUpTo;
 
@@ -59,6 +62,9 @@ internal sealed class FrameQueue
         _mask = capacity - 1;
         InlineMax = capacity / 8;
     }
+
+    /// <summary>Where this queue's large frames live: rented by the producer, returned by the consumer.</summary>
+    public LargeBufferPool Buffers { get; } = new();
 
     /// <summary>Frames up to this size are copied into the ring; larger ones travel as pooled arrays.</summary>
     public int InlineMax { get; }
@@ -85,9 +91,9 @@ internal sealed class FrameQueue
     {
         if (data.Length > InlineMax)
         {
-            if (!HasLargeSlot())
+            if (!HasLargeSlot(data.Length))
                 return false;
-            byte[] array = ArrayPool<byte>.Shared.Rent(data.Length);
+            byte[] array = Buffers.Rent(data.Length);
             data.CopyTo(array);
             return TryWriteOwned(array, data.Length, flags);
         }
@@ -102,14 +108,16 @@ internal sealed class FrameQueue
     }
 
     /// <summary>
-    /// Queues <paramref name="array"/> (from <see cref="ArrayPool{T}.Shared"/>) by reference; the
+    /// Queues <paramref name="array"/> (from <see cref="Buffers"/>) by reference; the
     /// queue owns it from now on and returns it to the pool once read.
     /// </summary>
     public bool TryWriteOwned(byte[] array, int length, FrameFlags flags)
     {
-        if (!HasLargeSlot() || !Reserve(HeaderSize))
+        if (!HasLargeSlot(length) || !Reserve(HeaderSize))
             return false;
+        _largeLengths[(int)(_largeWritten & (LargeSlots - 1))] = length;
         _large[(int)(_largeWritten++ & (LargeSlots - 1))] = array;
+        _largeBytesWritten += length;
         int at = (int)(_write & _mask);
         WriteHeader(at, length, flags | FrameFlags.OutOfLine);
         Advance(HeaderSize, flags);
@@ -118,7 +126,7 @@ internal sealed class FrameQueue
 
     /// <summary>True if a frame of <paramref name="size"/> bytes would fit now.</summary>
     public bool HasRoomFor(int size) =>
-        size > InlineMax ? HasLargeSlot() && Fits(HeaderSize) : Fits(RecordSize(size));
+        size > InlineMax ? HasLargeSlot(size) && Fits(HeaderSize) : Fits(RecordSize(size));
 
     /// <summary>True when everything published has been consumed (safe to ask from any thread).</summary>
     public bool IsDrained => Volatile.Read(ref _shared.Head) == Volatile.Read(ref _shared.Tail);
@@ -142,7 +150,8 @@ internal sealed class FrameQueue
         while (_largeWritten > _publishedLarge)
         {
             int slot = (int)(--_largeWritten & (LargeSlots - 1));
-            ArrayPool<byte>.Shared.Return(_large[slot]!);
+            _largeBytesWritten -= _largeLengths[slot];
+            Buffers.Return(_large[slot]!);
             _large[slot] = null;
         }
         _write = _shared.Tail;
@@ -156,7 +165,21 @@ internal sealed class FrameQueue
         ConsumerSignal?.NotifyAlways();
     }
 
-    private bool HasLargeSlot() => _largeWritten - Volatile.Read(ref _largeRead) < LargeSlots;
+    /// <summary>
+    /// Room for one more large frame: a free slot, and the large bytes in flight within
+    /// <see cref="LargeBudget"/> (one frame always fits, however large), so a queue of big frames
+    /// holds a bounded amount of memory and its buffers are reused instead of allocated.
+    /// </summary>
+    private bool HasLargeSlot(int length)
+    {
+        if (_largeWritten - Volatile.Read(ref _largeRead) >= LargeSlots)
+            return false;
+        long inFlight = _largeBytesWritten - Volatile.Read(ref _largeBytesRead);
+        return inFlight == 0 || inFlight + length <= LargeBudget;
+    }
+
+    /// <summary>Bytes of large frames a queue holds at most (four times its ring).</summary>
+    private long LargeBudget => 4L * _ring.Length;
 
     private bool Fits(int record)
     {
@@ -250,8 +273,9 @@ internal sealed class FrameQueue
         {
             int slot = (int)(_largeRead & (LargeSlots - 1));
             if (!keepArray)
-                ArrayPool<byte>.Shared.Return(_large[slot]!);
+                Buffers.Return(_large[slot]!);
             _large[slot] = null;
+            Volatile.Write(ref _largeBytesRead, _largeBytesRead + _largeLengths[slot]);
             Volatile.Write(ref _largeRead, _largeRead + 1);
         }
         _read += frame.RecordSize;

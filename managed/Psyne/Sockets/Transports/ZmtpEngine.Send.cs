@@ -32,8 +32,7 @@ internal sealed partial class ZmtpEngine
                 return false;
             Span<byte> header = stackalloc byte[ZmtpWire.MaxHeaderSize];
             int h = ZmtpWire.WriteFrameHeader(header, frame.Length, more);
-            Write(header[..h]);
-            Write(frame);
+            _stream.SendGathered(header[..h], frame);
             _midMessageOut = more;
             return true;
         }
@@ -183,7 +182,7 @@ internal sealed partial class ZmtpEngine
     {
         int buffered = _sendLength;
         _sendLength = 0;
-        _stream.SendGathered(_send, buffered, payload, length);
+        _stream.SendGathered(_send.AsSpan(0, buffered), payload.AsSpan(0, length));
     }
 
     private void Write(ReadOnlySpan<byte> bytes) => _stream.Send(bytes);

@@ -29,6 +29,9 @@ internal sealed partial class ZmtpEngine
     /// <summary>A frame at least this large is read into a buffer of its own (what already arrived is copied once, the rest is read in place).</summary>
     private const int DirectReadMin = 32 * 1024;
 
+    /// <summary>How much to read after a large frame (libzmq reads 8 KiB at a time and large payloads in place).</summary>
+    private const int AfterLargeRead = 8 * 1024;
+
     private readonly PsyneSocket _owner;
     private readonly ZmtpStream _stream;
     private readonly string _peer;
@@ -53,6 +56,7 @@ internal sealed partial class ZmtpEngine
     private bool _midMessageIn;
     private bool _midMessageOut;
     private bool _discardingIn;
+    private bool _afterLargeFrame;
     private long _lastReceived;
     private long _lastPingSent;
     private long _peerTtlTicks;
@@ -68,8 +72,8 @@ internal sealed partial class ZmtpEngine
         _persistentPipe = persistentPipe;
     }
 
-    /// <summary>Nothing of this connection's is waiting to be written (linger is over for it).</summary>
-    public bool IsFlushed => _pipe is null || _closing || (!_senderBusy && _pipe.Out.IsDrained && _control.IsEmpty);
+    /// <summary>The sender holds nothing of its own (buffered bytes, control frames) and is not mid-write; with a drained queue, linger is over for this connection.</summary>
+    public bool IsIdle => _closing || (!_senderBusy && _control.IsEmpty);
 
     private ILogger? Log => _options.Logger;
 
@@ -175,7 +179,13 @@ internal sealed partial class ZmtpEngine
                 return _closeReason ?? "closed";
             if (heartbeat && (problem = Heartbeat()) is not null)
                 return Fail(problem);
-            int n = _stream.Receive(_recv, _filled, _recv.Length - _filled);
+            // Right after a large frame the next one is likely large too: read little, so its
+            // payload is read into its own buffer instead of here and then copied.
+            int want = _recv.Length - _filled;
+            if (_afterLargeFrame)
+                want = Math.Min(want, AfterLargeRead);
+            int n = _stream.Receive(_recv, _filled, want);
+            _afterLargeFrame = false;
             if (n < 0)
                 continue; // a heartbeat tick
             if (n == 0)
@@ -240,7 +250,8 @@ internal sealed partial class ZmtpEngine
         long size = (flags & ZmtpWire.FlagLong) != 0 ? BinaryPrimitives.ReadInt64BigEndian(_recv.AsSpan(_start + 1)) : _recv[_start + 1];
         if (size > Array.MaxLength)
             return $"a frame of {size} bytes is larger than this process can hold (set SocketOptions.MaxMessageSize to refuse it cleanly)";
-        byte[] array = ArrayPool<byte>.Shared.Rent((int)size);
+        LargeBufferPool pool = pipe.In.Buffers;
+        byte[] array = pool.Rent((int)size);
         int have = _filled - _start - header;
         Buffer.BlockCopy(_recv, _start + header, array, 0, have);
         _start = _filled = 0;
@@ -252,23 +263,24 @@ internal sealed partial class ZmtpEngine
                 string? problem = _options.HeartbeatInterval > TimeSpan.Zero ? Heartbeat() : null;
                 if (problem is not null || _closing)
                 {
-                    ArrayPool<byte>.Shared.Return(array);
+                    pool.Return(array);
                     return problem ?? _closeReason ?? "closed";
                 }
                 continue;
             }
             if (n == 0)
             {
-                ArrayPool<byte>.Shared.Return(array);
+                pool.Return(array);
                 return $"the peer closed the connection in the middle of a {size}-byte frame ({have} bytes of it received)";
             }
             have += n;
             _lastReceived = Stopwatch.GetTimestamp();
         }
+        _afterLargeFrame = true;
         if ((flags & ZmtpWire.FlagCommand) != 0)
         {
             string? problem = OnCommand(pipe, array.AsSpan(0, (int)size));
-            ArrayPool<byte>.Shared.Return(array);
+            pool.Return(array);
             return problem;
         }
         return OnMessageFrame(pipe, array.AsSpan(0, (int)size), (flags & ZmtpWire.FlagMore) != 0, owned: array);
@@ -299,10 +311,10 @@ internal sealed partial class ZmtpEngine
         return Deliver(pipe, payload, more ? FrameFlags.More : FrameFlags.None, owned);
     }
 
-    private static void ReleaseOwned(byte[]? owned)
+    private void ReleaseOwned(byte[]? owned)
     {
         if (owned is not null)
-            ArrayPool<byte>.Shared.Return(owned);
+            _pipe!.In.Buffers.Return(owned);
     }
 
     /// <summary>Queues a frame for the application, waiting (and so not reading the socket) while its queue is full.</summary>

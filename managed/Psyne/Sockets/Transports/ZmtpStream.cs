@@ -1,4 +1,7 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Psyne.Interop;
+using Psyne.Native;
 
 namespace Psyne.Sockets.Transports;
 
@@ -18,10 +21,10 @@ internal abstract class ZmtpStream : IDisposable
     public abstract void Send(ReadOnlySpan<byte> data);
 
     /// <summary>Writes <paramref name="first"/> then <paramref name="second"/>, in one system call where the transport can.</summary>
-    public virtual void SendGathered(byte[] first, int firstLength, byte[] second, int secondLength)
+    public virtual void SendGathered(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
-        Send(first.AsSpan(0, firstLength));
-        Send(second.AsSpan(0, secondLength));
+        Send(first);
+        Send(second);
     }
 
     /// <summary>How long <see cref="Receive"/> waits; 0 for ever.</summary>
@@ -37,7 +40,6 @@ internal abstract class ZmtpStream : IDisposable
 internal sealed class SocketZmtpStream : ZmtpStream
 {
     private readonly Socket _socket;
-    private readonly ArraySegment<byte>[] _gather = new ArraySegment<byte>[2];
 
     public SocketZmtpStream(Socket socket)
     {
@@ -75,30 +77,36 @@ internal sealed class SocketZmtpStream : ZmtpStream
         }
     }
 
-    public override void SendGathered(byte[] first, int firstLength, byte[] second, int secondLength)
+    /// <summary>One <c>sendmsg</c> through libpsyne (Linux, macOS): header and payload leave together, uncopied.</summary>
+    public override unsafe void SendGathered(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
-        _gather[0] = new ArraySegment<byte>(first, 0, firstLength);
-        _gather[1] = new ArraySegment<byte>(second, 0, secondLength);
-        int sent;
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+        {
+            base.SendGathered(first, second);
+            return;
+        }
+        SafeHandle handle = _socket.SafeHandle;
+        bool added = false;
+        psyne_status status;
+        nuint written;
         try
         {
-            sent = _socket.Send(_gather, SocketFlags.None);
+            handle.DangerousAddRef(ref added);
+            fixed (byte* a = first)
+            fixed (byte* b = second)
+                status = PsyneNative.psyne_net_send2(handle.DangerousGetHandle(), a, (nuint)first.Length, b, (nuint)second.Length, &written);
         }
-        catch (SocketException e)
+        catch (ObjectDisposedException e)
         {
-            throw new IOException($"send failed: {e.SocketErrorCode}", e);
+            throw new IOException("send failed: the socket was closed", e);
         }
         finally
         {
-            _gather[0] = _gather[1] = default;
+            if (added)
+                handle.DangerousRelease();
         }
-        // A short write (a full socket buffer) finishes with plain writes.
-        if (sent < firstLength)
-        {
-            Send(first.AsSpan(sent, firstLength - sent));
-            sent = firstLength;
-        }
-        Send(second.AsSpan(sent - firstLength, secondLength - (sent - firstLength)));
+        if (status != psyne_status.PSYNE_OK)
+            throw new IOException($"send failed: {NativeStatus.LastErrorMessage()}");
     }
 
     public override int ReceiveTimeoutMs

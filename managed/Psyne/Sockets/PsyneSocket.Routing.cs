@@ -30,7 +30,7 @@ public abstract partial class PsyneSocket
         }
         if (_sendPipe is null)
         {
-            Pipe? pipe = WaitForPipe(static (s, size) => s.PickRoundRobin(size), frame.Length, deadline);
+            Pipe? pipe = WaitForPipe(frame.Length, deadline);
             if (pipe is null)
                 return false;
             _sendPipe = pipe;
@@ -139,25 +139,34 @@ public abstract partial class PsyneSocket
         return null;
     }
 
-    private Pipe? WaitForPipe(Func<PsyneSocket, int, Pipe?> pick, int size, long deadline)
+    /// <summary>The next peer with room for a message starting with a frame of <paramref name="size"/> bytes, waiting for one until the deadline.</summary>
+    private Pipe? WaitForPipe(int size, long deadline)
     {
-        Pipe? found = pick(this, size);
-        if (found is not null)
-            return found;
-        PruneFinished();
-        Pipe? result = null;
-        Writable.Wait(static st => (st.Socket._pickResult = st.Pick(st.Socket, st.Size)) is not null || st.Socket.IsDisposed,
-            new PickState(this, pick, size), deadline);
-        result = _pickResult;
-        _pickResult = null;
-        return result;
+        while (true)
+        {
+            Pipe? pipe = PickRoundRobin(size);
+            if (pipe is not null || IsDisposed)
+                return pipe;
+            PruneFinished();
+            if (!Writable.Wait(static st => st.Socket.HasRoundRobinRoom(st.Size) || st.Socket.IsDisposed, new SizeState(this, size), deadline))
+                return PickRoundRobin(size);
+        }
     }
 
-    private Pipe? _pickResult;
+    private bool HasRoundRobinRoom(int size)
+    {
+        int hwm = Options.SendHighWatermark;
+        foreach (Pipe p in Pipes)
+        {
+            if (!p.IsTerminated && p.Out.QueuedMessages < hwm && p.Out.HasRoomFor(size))
+                return true;
+        }
+        return false;
+    }
 
     private readonly record struct RoomState(PsyneSocket Socket, Pipe Pipe, int Size);
 
-    private readonly record struct PickState(PsyneSocket Socket, Func<PsyneSocket, int, Pipe?> Pick, int Size);
+    private readonly record struct SizeState(PsyneSocket Socket, int Size);
 
     /// <summary>Fan-out: one copy per peer whose subscriptions match (or every peer when <paramref name="filter"/> is false); peers at the mark miss it (counted).</summary>
     private protected bool SendDistributed(ReadOnlySpan<byte> frame, bool more, bool filter)

@@ -77,15 +77,20 @@ internal sealed partial class ZmtpEngine
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException)
         {
-            // The receiver sees the broken connection too and reports it.
-            _closeReason ??= _closing ? null : e.Message;
-            _stream.Shutdown();
+            WriteFailed(e);
         }
         finally
         {
             _senderBusy = false;
             Volatile.Write(ref _writer, 0);
         }
+    }
+
+    /// <summary>A write broke the connection: shut it down; the receiver thread sees it too and reports why.</summary>
+    private void WriteFailed(Exception e)
+    {
+        _closeReason ??= _closing ? null : e.Message;
+        _stream.Shutdown();
     }
 
     /// <summary>
@@ -110,8 +115,7 @@ internal sealed partial class ZmtpEngine
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException)
         {
-            _closeReason ??= _closing ? null : e.Message;
-            _stream.Shutdown();
+            WriteFailed(e);
         }
         finally
         {

@@ -93,7 +93,14 @@ internal sealed partial class ZmtpEngine
         {
             reason = _closeReason ?? e.Message;
             if (!established)
+            {
+                // A handshake that fails by timing out or by a broken connection arrives here, not as
+                // a returned reason; it is logged like any other failed handshake (unless the
+                // application closed the socket meanwhile).
+                if (!_closing)
+                    Log?.LogWarning("Psyne {Type} socket: handshake with {Peer} failed: {Reason}", _owner.Type.WireName(), _peer, reason);
                 _owner.Raise(SocketEventKind.HandshakeFailed, _peer, reason);
+            }
         }
         finally
         {
@@ -362,8 +369,20 @@ internal sealed partial class ZmtpEngine
         }
     }
 
-    private static string ErrorReason(ReadOnlySpan<byte> data) =>
-        data.Length > 0 && data[0] <= data.Length - 1 ? System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0])) : "(no reason given)";
+    private static string ErrorReason(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0 || data[0] > data.Length - 1)
+            return "(no reason given)";
+        string reason = System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0]));
+        // libzmq's servers give only a ZAP status code (RFC 27) when they refuse credentials.
+        return reason switch
+        {
+            "300" => "300 (ZAP: temporary authentication failure)",
+            "400" => "400 (ZAP: authentication failed: credentials refused)",
+            "500" => "500 (ZAP: internal authentication error)",
+            _ => reason,
+        };
+    }
 
     private string? Heartbeat()
     {

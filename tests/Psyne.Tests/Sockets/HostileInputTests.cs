@@ -451,4 +451,54 @@ public class HostileInputTests
         Assert.That(h.Events.Count(SocketEventKind.HandshakeFailed), Is.EqualTo(10));
         h.Finish();
     }
+
+    /// <summary>
+    /// Psyne connecting: a server that answers with garbage, then one of the wrong socket type, are
+    /// dropped with the reason; Psyne reconnects each time, and what it queued meanwhile reaches the
+    /// well-behaved server that answers third, whole and in order.
+    /// </summary>
+    [Test]
+    public void A_hostile_server_is_dropped_and_psyne_reconnects_without_losing_queued_messages()
+    {
+        var log = new CollectingLogger();
+        using System.Net.Sockets.TcpListener listener = RawZmtp.Listen(out string endpoint);
+        try
+        {
+            using var push = new PushSocket(Interop.Interop.Opts(o => o.Logger = log));
+            var events = new EventLog(push);
+            push.Connect(endpoint);
+            for (int i = 0; i < 10; i++)
+                Interop.Interop.Send(push, Ascii($"queued {i}"));
+
+            using (RawZmtp garbage = RawZmtp.Accept(listener))
+            {
+                garbage.Send(Ascii("HTTP/1.1 400 Bad Request\r\n\r\n"));
+                Assert.That(garbage.WaitForClose(CloseTimeout), Is.True);
+            }
+            Assert.That(events.WaitFor(SocketEventKind.HandshakeFailed).Reason, Does.Contain("greeting"));
+
+            using (RawZmtp wrongType = RawZmtp.Accept(listener))
+            {
+                wrongType.Send(RawZmtp.Greeting());
+                wrongType.Send(RawZmtp.Ready("SUB"));
+                Assert.That(wrongType.WaitForClose(CloseTimeout), Is.True);
+            }
+            Assert.That(events.WaitFor(SocketEventKind.HandshakeFailed, e => e.Reason!.Contains("socket type")).Reason, Does.Contain("SUB"));
+            Assert.That(log.Warnings, Has.Some.Contains("greeting"));
+            Assert.That(log.Warnings, Has.Some.Contains("socket type"));
+
+            // Messages flow only after a handshake, so none went to the two hostile servers.
+            using RawZmtp good = RawZmtp.Accept(listener);
+            good.Handshake("PULL");
+            var got = new List<string>();
+            for (int i = 0; i < 10; i++)
+                got.Add(Encoding.ASCII.GetString(good.ReadMessage()[0]));
+            Assert.That(got, Is.EqualTo(Enumerable.Range(0, 10).Select(i => $"queued {i}")));
+            Assert.That(events.Count(SocketEventKind.HandshakeSucceeded), Is.EqualTo(1));
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
 }

@@ -175,7 +175,7 @@ internal sealed partial class ZmtpEngine
                 return Fail(problem);
             if (_closing)
                 return _closeReason ?? "closed";
-            if (heartbeat && (problem = Heartbeat()) is not null)
+            if ((heartbeat || _peerTtlTicks > 0) && (problem = Heartbeat()) is not null)
                 return Fail(problem);
             int n = _stream.Receive(_recv, _filled, _recv.Length - _filled);
             if (n < 0)
@@ -251,7 +251,7 @@ internal sealed partial class ZmtpEngine
             int n = _stream.Receive(array, have, (int)size - have);
             if (n < 0)
             {
-                string? problem = _options.HeartbeatInterval > TimeSpan.Zero ? Heartbeat() : null;
+                string? problem = Heartbeat();
                 if (problem is not null || _closing)
                 {
                     ArrayPool<byte>.Shared.Return(array);
@@ -350,6 +350,13 @@ internal sealed partial class ZmtpEngine
             case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_PING:
                 if (!ZmtpWire.TryParsePing(data, out int ttl, out ReadOnlySpan<byte> context))
                     return $"protocol error: {ZmtpWire.LastError()}";
+                if (ttl > 0 && _peerTtlTicks == 0 && _options.HeartbeatInterval <= TimeSpan.Zero)
+                {
+                    // The peer asks to be dropped after ttl deciseconds without traffic. libzmq honours
+                    // that whether or not it heartbeats itself; without our own heartbeats the receive
+                    // never timed out, so the TTL was never checked. Wake up often enough to check it.
+                    _stream.ReceiveTimeoutMs = Math.Max(1, ttl * 100 / 4);
+                }
                 _peerTtlTicks = ttl * Stopwatch.Frequency / 10;
                 QueueControl(ZmtpWire.Command("PONG", context));
                 return null;
@@ -384,15 +391,21 @@ internal sealed partial class ZmtpEngine
         };
     }
 
+    /// <summary>Liveness (our HeartbeatTimeout, the peer's TTL) and our PINGs; null, or why the connection must close.</summary>
     private string? Heartbeat()
     {
         long now = Stopwatch.GetTimestamp();
-        TimeSpan timeout = _options.HeartbeatTimeout > TimeSpan.Zero ? _options.HeartbeatTimeout : _options.HeartbeatInterval;
         long silent = now - _lastReceived;
+        if (_peerTtlTicks > 0 && silent > _peerTtlTicks)
+        {
+            return $"the peer's heartbeat TTL expired: nothing received for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms, "
+                + $"and its PINGs asked to be dropped after {_peerTtlTicks * 1000 / Stopwatch.Frequency} ms";
+        }
+        if (_options.HeartbeatInterval <= TimeSpan.Zero)
+            return null; // only the peer's TTL applies
+        TimeSpan timeout = _options.HeartbeatTimeout > TimeSpan.Zero ? _options.HeartbeatTimeout : _options.HeartbeatInterval;
         if (silent > timeout.TotalSeconds * Stopwatch.Frequency)
             return $"heartbeat timeout: nothing received from the peer for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms";
-        if (_peerTtlTicks > 0 && silent > _peerTtlTicks)
-            return "the peer's heartbeat TTL expired";
         if (now - _lastPingSent >= _options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency)
         {
             _lastPingSent = now;

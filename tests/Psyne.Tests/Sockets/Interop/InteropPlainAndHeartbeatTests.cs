@@ -143,6 +143,7 @@ public class InteropPlainAndHeartbeatTests
         {
             s.HeartbeatIvl = 50;
             s.HeartbeatTimeout = 250;
+            s.HeartbeatTtl = 300; // Psyne must drop libzmq if silent that long; its PINGs keep it alive
         }
         LibZmqPeer pull;
         ZmqMonitor monitor;
@@ -194,6 +195,30 @@ public class InteropPlainAndHeartbeatTests
         SocketEventArgs gone = events.WaitFor(SocketEventKind.Disconnected);
         Assert.That(gone.Reason, Does.Contain("heartbeat"), gone.ToString());
         Assert.That(log.Warnings, Has.Some.Contains("heartbeat"));
+    }
+
+    /// <summary>
+    /// A peer's PING may carry a TTL ("drop me after this long without traffic"); libzmq honours it
+    /// whether or not it heartbeats itself, and so must Psyne.
+    /// </summary>
+    [Test]
+    public void A_peer_whose_ping_ttl_runs_out_is_disconnected_without_own_heartbeats()
+    {
+        var log = new CollectingLogger();
+        using var pull = new PullSocket(Opts(o => o.Logger = log));
+        var events = new EventLog(pull);
+        string endpoint = pull.Bind(Endpoint("tcp"));
+        using RawZmtp raw = RawZmtp.Connect(endpoint);
+        raw.Handshake("PUSH");
+        raw.Send(RawZmtp.Command("PING", [0, 3, .. Bytes("ctx")])); // TTL 3 deciseconds, context "ctx"
+        ZmtpFrame pong = raw.ReadFrame();
+        Assert.That(pong.CommandName, Is.EqualTo("PONG"));
+        Assert.That(pong.CommandData.ToArray(), Is.EqualTo(Bytes("ctx")), "PONG echoes the PING's context");
+        var silent = Stopwatch.StartNew();
+        Assert.That(raw.WaitForClose(TimeSpan.FromSeconds(5)), Is.True, "Psyne drops the peer once its TTL has passed");
+        Assert.That(silent.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250)), "not before the TTL");
+        Assert.That(events.WaitFor(SocketEventKind.Disconnected).Reason, Does.Contain("TTL"));
+        Assert.That(log.Warnings, Has.Some.Contains("TTL"));
     }
 
     /// <summary>The same when Psyne connected: the silent server is dropped, and Psyne connects again.</summary>

@@ -266,13 +266,19 @@ public abstract partial class PsyneSocket
         {
             if (TryReceiveFairQueued(out frame, out pipe))
                 return true;
-            if (IsDisposed)
+            if (IsDisposed || HasLocalMessages)
                 return false;
             bool ready = Readable.Wait(static s => s.AnyReadable(), this, deadline);
             if (!ready && !AnyReadable())
                 return false;
         }
     }
+
+    /// <summary>
+    /// Messages the socket made itself while receiving (XPUB: the cancels of a subscriber it just
+    /// forgot); a fair-queued receive returns false at once so the caller can hand them out.
+    /// </summary>
+    private protected virtual bool HasLocalMessages => false;
 
     /// <summary>Only from <paramref name="pipe"/> (REQ waits for its reply from the peer it asked).</summary>
     private protected bool ReceiveFrom(Pipe pipe, long deadline, out QueuedFrame frame)

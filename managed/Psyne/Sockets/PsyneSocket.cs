@@ -304,8 +304,14 @@ public abstract partial class PsyneSocket : IDisposable
             Array.Copy(_pipes, i + 1, next, i, _pipes.Length - i - 1);
             _pipes = next;
         }
+        OnPipeDetached(pipe);
         Readable.NotifyAlways();
         Writable.NotifyAlways();
+    }
+
+    /// <summary>A peer's pipe was forgotten (it is gone and drained, or the application disconnected it).</summary>
+    private protected virtual void OnPipeDetached(Pipe pipe)
+    {
     }
 
     /// <summary>Forgets pipes whose peer has gone and whose messages have all been read.</summary>

@@ -39,7 +39,10 @@ public class PubSocket : PsyneSocket
 
 /// <summary>
 /// Publisher that also hands its subscribers' subscriptions to the application: each arrives as
-/// a message whose first byte is 1 (subscribe) or 0 (cancel), followed by the topic.
+/// a message whose first byte is 1 (subscribe) or 0 (cancel), followed by the topic. As libzmq's
+/// XPUB does by default, a subscription is handed out when the first subscriber asks for a prefix
+/// and a cancel when the last one drops it, by cancelling or by going away; so a proxy forwarding
+/// them upstream subscribes to what its subscribers want, once.
 /// </summary>
 public sealed class XPubSocket(SocketOptions? options = null) : PubSocket(SocketType.XPub, options)
 {
@@ -47,11 +50,33 @@ public sealed class XPubSocket(SocketOptions? options = null) : PubSocket(Socket
     private readonly Queue<byte[]> _pending = new();
     private byte[]? _current;
 
+    // How many subscribers hold each prefix (counted), to tell the first and the last.
+    private readonly SubscriptionSet _subscribers = new(counted: true);
+
     private protected override void OnSubscription(Pipe pipe, ReadOnlySpan<byte> topic, bool subscribe)
     {
         bool changed = subscribe ? pipe.Subscriptions.Add(topic) : pipe.Subscriptions.Remove(topic);
         if (!changed)
-            return; // a repeated subscription (or a cancel of one still held) is not news, as in libzmq
+            return; // this subscriber already had it (or never had it): not news, as in libzmq
+        if (subscribe ? _subscribers.Add(topic) : _subscribers.Remove(topic))
+            Report(topic, subscribe); // the first subscriber to ask, or the last to drop it
+    }
+
+    /// <summary>A subscriber went away: its prefixes that nobody else holds are cancelled, as libzmq's XPUB does.</summary>
+    private protected override void OnPipeDetached(Pipe pipe)
+    {
+        foreach (byte[] topic in pipe.Subscriptions.Prefixes())
+        {
+            if (_subscribers.Remove(topic))
+                Report(topic, subscribe: false);
+        }
+        pipe.Subscriptions.Clear();
+    }
+
+    private protected override bool HasLocalMessages => _pending.Count > 0;
+
+    private void Report(ReadOnlySpan<byte> topic, bool subscribe)
+    {
         byte[] message = new byte[topic.Length + 1];
         message[0] = subscribe ? (byte)1 : (byte)0;
         topic.CopyTo(message.AsSpan(1));
@@ -71,6 +96,8 @@ public sealed class XPubSocket(SocketOptions? options = null) : PubSocket(Socket
             }
             if (!ReceiveFairQueued(deadline, out QueuedFrame frame, out Pipe pipe))
             {
+                if (_pending.Count > 0)
+                    continue; // a departed subscriber's cancels
                 data = default;
                 more = false;
                 return false;

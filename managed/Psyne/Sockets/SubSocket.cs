@@ -25,7 +25,11 @@ public class SubSocket : PsyneSocket
     {
     }
 
-    /// <summary>Receives messages whose first frame starts with <paramref name="prefix"/> (empty: every message). Counted: two subscribes need two unsubscribes.</summary>
+    /// <summary>
+    /// Receives messages whose first frame starts with <paramref name="prefix"/> (empty: every
+    /// message). Counted: two subscribes need two unsubscribes. As libzmq does, each subscribe is
+    /// sent to the publishers, and a cancel only when the last subscription to the prefix goes.
+    /// </summary>
     public void Subscribe(ReadOnlySpan<byte> prefix)
     {
         ThrowIfDisposed();
@@ -59,11 +63,15 @@ public class SubSocket : PsyneSocket
             {
                 if (!_subscriptions.TryGetValue(key, out var e))
                     return;
-                if (e.Count == 1)
-                    _subscriptions.Remove(key);
-                else
-                    _subscriptions[key] = (e.Topic, e.Count - 1);
                 _filter.Remove(prefix);
+                if (e.Count > 1)
+                {
+                    // Still subscribed: publishers (libzmq's, and Psyne's) keep a set per subscriber,
+                    // so a CANCEL now would drop the prefix the application still holds once.
+                    _subscriptions[key] = (e.Topic, e.Count - 1);
+                    return;
+                }
+                _subscriptions.Remove(key);
             }
             FrameFlags flags = subscribe ? FrameFlags.Subscribe : FrameFlags.Cancel;
             foreach (Pipe p in Pipes)
@@ -87,13 +95,8 @@ public class SubSocket : PsyneSocket
         lock (_subscriptionLock)
         {
             pipe.Out.DiscardAll();
-            var all = new List<byte[]>();
-            foreach (var (topic, count) in _subscriptions.Values)
-            {
-                for (int i = 0; i < count; i++)
-                    all.Add(topic);
-            }
-            return all;
+            // Each prefix once: a publisher keeps a set (see ChangeSubscription).
+            return [.. _subscriptions.Values.Select(e => e.Topic)];
         }
     }
 
@@ -103,11 +106,8 @@ public class SubSocket : PsyneSocket
             return; // a connection announces the set itself on each handshake
         lock (_subscriptionLock)
         {
-            foreach (var (topic, count) in _subscriptions.Values)
-            {
-                for (int i = 0; i < count; i++)
-                    pipe.Out.TryWrite(topic, FrameFlags.Subscribe);
-            }
+            foreach (var (topic, _) in _subscriptions.Values)
+                pipe.Out.TryWrite(topic, FrameFlags.Subscribe);
             pipe.Out.Publish();
         }
     }

@@ -131,6 +131,25 @@ public class SocketPatternTests(string transport)
     }
 
     [Test]
+    public void Sub_SubscribedTwice_StaysSubscribedUntilTheSecondCancel()
+    {
+        using var pub = new PubSocket(Options());
+        string ep = pub.Bind(Endpoint(transport));
+        using var sub = new SubSocket(Options());
+        sub.Subscribe("t");
+        sub.Connect(ep);
+        sub.Subscribe("t");
+        Eventually(() => pub.SubscriptionCounts.Sum() == 1, "the subscription (a set at the publisher)");
+        sub.Unsubscribe("t");
+        sub.Subscribe("probe");
+        Eventually(() => pub.SubscriptionCounts.Sum() == 2, "the probe subscription, after the first cancel");
+        pub.Send("t: still wanted");
+        Assert.That(ExpectText(sub), Is.EqualTo("t: still wanted"));
+        sub.Unsubscribe("t");
+        Eventually(() => pub.SubscriptionCounts.Sum() == 1, "the last cancel");
+    }
+
+    [Test]
     public void XPub_SeesSubscriptions_AndXSub_SubscribesByMessage()
     {
         using var xpub = new XPubSocket(Options());

@@ -178,8 +178,12 @@ internal sealed class FrameQueue
         return inFlight == 0 || inFlight + length <= LargeBudget;
     }
 
-    /// <summary>Bytes of large frames a queue holds at most (four times its ring).</summary>
-    private long LargeBudget => 4L * _ring.Length;
+    /// <summary>
+    /// Bytes of large frames a queue holds at most: 64 MiB, or four rings if that is more. The
+    /// high-water mark still counts messages; this only keeps a queue of huge frames from
+    /// holding gigabytes (like a socket buffer's limit).
+    /// </summary>
+    private long LargeBudget => Math.Max(4L * _ring.Length, 64L << 20);
 
     private bool Fits(int record)
     {

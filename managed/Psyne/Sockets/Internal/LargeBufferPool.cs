@@ -11,7 +11,7 @@ namespace Psyne.Sockets.Internal;
 /// </summary>
 internal sealed class LargeBufferPool
 {
-    private const int MaxKeptPerSize = 32;
+    private const int MaxKeptPerSize = 64;
     private const int MaxKeptBytes = 64 << 20;
 
     private readonly Lock _gate = new();

@@ -39,8 +39,12 @@ internal sealed class Pipe
     /// <summary>The peer's socket type once its handshake is done (null before).</summary>
     public string? PeerSocketType { get; set; }
 
-    /// <summary>What the peer subscribed to (publishing sockets only; their thread owns it).</summary>
-    public SubscriptionSet Subscriptions { get; } = new();
+    /// <summary>
+    /// What the peer subscribed to (publishing sockets only; their thread owns it). A set, not a
+    /// count, as libzmq's publishers keep it: libzmq subscribers send SUBSCRIBE for each subscribe
+    /// call but CANCEL only when the last one goes, so counting left them subscribed for ever.
+    /// </summary>
+    public SubscriptionSet Subscriptions { get; } = new(counted: false);
 
     /// <summary>True once the peer has gone for good: nothing more arrives, nothing more is sent.</summary>
     public bool IsTerminated => Out.ConsumerClosed;

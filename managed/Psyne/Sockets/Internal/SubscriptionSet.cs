@@ -1,8 +1,11 @@
 namespace Psyne.Sockets.Internal;
 
 /// <summary>
-/// The topic prefixes one subscriber asked for, counted (two SUBSCRIBEs of a topic need two
-/// CANCELs, as in libzmq). Owned by the publishing socket's thread; no locking.
+/// A set of topic prefixes, counted or not. Counted (a subscriber's own filter, an XPUB's tally of
+/// subscribers per prefix): two adds need two removes. Not counted (what one peer asked a
+/// publisher for): a repeated SUBSCRIBE changes nothing and one CANCEL removes the prefix, as in
+/// libzmq's publishers, whose subscribers send SUBSCRIBE for every subscribe call but CANCEL only
+/// for the last. Owned by one socket's thread; no locking.
 /// </summary>
 /// <remarks>
 /// Matching walks a byte trie, so its cost depends on the topic's length, not on how many
@@ -11,6 +14,13 @@ namespace Psyne.Sockets.Internal;
 internal sealed class SubscriptionSet
 {
     private readonly Node _root = new();
+    private readonly bool _counted;
+
+    /// <param name="counted">Whether adds are counted (see the class remarks).</param>
+    public SubscriptionSet(bool counted = true)
+    {
+        _counted = counted;
+    }
 
     /// <summary>Distinct prefixes subscribed (for diagnostics and tests).</summary>
     public int Count { get; private set; }
@@ -23,15 +33,18 @@ internal sealed class SubscriptionSet
         Node node = _root;
         foreach (byte b in prefix)
             node = node.Child(b, create: true)!;
-        if (node.Refs++ == 0)
+        if (node.Refs == 0)
         {
+            node.Refs = 1;
             Count++;
             return true;
         }
+        if (_counted)
+            node.Refs++;
         return false;
     }
 
-    /// <summary>Removes one subscription; true if the prefix is now gone. Unknown prefixes are ignored.</summary>
+    /// <summary>Removes one subscription (uncounted: the prefix); true if the prefix is now gone. Unknown prefixes are ignored.</summary>
     public bool Remove(ReadOnlySpan<byte> prefix)
     {
         Node? node = _root;
@@ -43,6 +56,8 @@ internal sealed class SubscriptionSet
         }
         if (node.Refs == 0)
             return false;
+        if (!_counted)
+            node.Refs = 1;
         if (--node.Refs == 0)
         {
             Count--;
@@ -74,6 +89,15 @@ internal sealed class SubscriptionSet
         Count = 0;
     }
 
+    /// <summary>Every prefix in the set, once each (an XPUB cancels a departed subscriber's prefixes).</summary>
+    public List<byte[]> Prefixes()
+    {
+        var all = new List<byte[]>(Count);
+        var path = new List<byte>();
+        _root.Collect(path, all);
+        return all;
+    }
+
     private sealed class Node
     {
         private byte[]? _keys;
@@ -102,6 +126,18 @@ internal sealed class SubscriptionSet
             _children![_count] = child;
             _count++;
             return child;
+        }
+
+        public void Collect(List<byte> path, List<byte[]> into)
+        {
+            if (Refs > 0)
+                into.Add([.. path]);
+            for (int i = 0; i < _count; i++)
+            {
+                path.Add(_keys![i]);
+                _children![i].Collect(path, into);
+                path.RemoveAt(path.Count - 1);
+            }
         }
 
         public void Clear()

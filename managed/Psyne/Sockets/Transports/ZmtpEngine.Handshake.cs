@@ -46,6 +46,8 @@ internal sealed partial class ZmtpEngine
         }
         else if (_options.PlainServer)
         {
+            // A peer that sets as-server is a misconfigured server too. (libzmq always sends 0 here and
+            // never checks it, so a cleared bit proves nothing; see the client branch.)
             if (greeting.as_server != 0)
                 return "both sides claim to be the PLAIN server";
             if (ExpectCommand(psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_HELLO, out ReadOnlySpan<byte> hello) is { } e)
@@ -54,7 +56,10 @@ internal sealed partial class ZmtpEngine
                 return $"bad PLAIN HELLO: {ZmtpWire.LastError()}";
             if (_options.PlainAuthenticator is { } check && !check(user, password))
             {
-                SendRaw(ZmtpWire.Error("Invalid username or password"));
+                // The reason is the ZAP status code (RFC 27) "400", as libzmq's PLAIN server sends:
+                // libzmq's client reports a refusal as an authentication failure (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                // only when the reason is such a code; free text reads to it as a protocol error.
+                SendRaw(ZmtpWire.Error(ZapStatusAuthenticationFailed));
                 return $"PLAIN authentication failed for user '{user}'";
             }
             SendRaw(ZmtpWire.Command("WELCOME", []));
@@ -66,8 +71,10 @@ internal sealed partial class ZmtpEngine
         }
         else
         {
-            if (greeting.as_server == 0)
-                return "neither side is the PLAIN server";
+            // No check of the peer's as-server bit: libzmq's greeting always carries 0 there (a libzmq
+            // PLAIN server included) and libzmq never reads it, so requiring 1 refused every libzmq
+            // server. Two clients still fail cleanly: the peer answers our HELLO with its own HELLO
+            // (or waits), which ExpectCommand(WELCOME) reports.
             byte[] user = Encoding.UTF8.GetBytes(_options.PlainUsername!);
             byte[] password = Encoding.UTF8.GetBytes(_options.PlainPassword ?? "");
             byte[] hello = [(byte)user.Length, .. user, (byte)password.Length, .. password];
@@ -83,6 +90,9 @@ internal sealed partial class ZmtpEngine
         _stream.ReceiveTimeoutMs = 0;
         return Attach(peerType, identity);
     }
+
+    /// <summary>The ERROR reason a PLAIN server sends for refused credentials: ZAP's (RFC 27) "400", as libzmq does.</summary>
+    private const string ZapStatusAuthenticationFailed = "400";
 
     private static string Name(psyne_zmtp_mechanism m) => m.ToString()["PSYNE_ZMTP_MECHANISM_".Length..];
 
@@ -164,6 +174,8 @@ internal sealed partial class ZmtpEngine
                     return $"protocol error: a message frame before the handshake finished (expected {want})";
                 ReadOnlySpan<byte> body = _recv.AsSpan(_start + (int)f.offset, (int)f.size);
                 _start += (int)(f.header_size + f.size);
+                if (IsLibZmqPlainError(body, out ReadOnlySpan<byte> refusal))
+                    return $"the peer refused the handshake: {ErrorReason(refusal)}";
                 if (!ZmtpWire.TryParseCommand(body, out psyne_zmtp_command_kind kind, out _, out data))
                     return $"protocol error: {ZmtpWire.LastError()}";
                 if (kind == psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_ERROR)
@@ -186,6 +198,25 @@ internal sealed partial class ZmtpEngine
             if (!ReceiveSome())
                 return $"the peer closed the connection during the handshake (waiting for {want})";
         }
+    }
+
+    /// <summary>
+    /// libzmq's PLAIN mechanism (4.x, plain_common.hpp) spells its ERROR command's name <c>"\x05ERROR"</c>
+    /// in C, where the greedy hex escape reads <c>\x05E</c> as one byte: what it sends is 0x5E "RROR",
+    /// without the name-length byte, then the reason (a ZAP status code, "400" for refused
+    /// credentials). libzmq's clients compare against the same bytes, so only libzmq understood it;
+    /// without this, a libzmq server's refusal read as a malformed command ("a command name of 94
+    /// bytes") instead of "refused". Psyne itself sends the conformant form.
+    /// </summary>
+    private static bool IsLibZmqPlainError(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> data)
+    {
+        if (body.Length >= 6 && body[0] == 0x5E && body[1..5].SequenceEqual("RROR"u8))
+        {
+            data = body[5..];
+            return true;
+        }
+        data = default;
+        return false;
     }
 
     /// <summary>Reads more bytes within the handshake deadline; false when the peer closed.</summary>

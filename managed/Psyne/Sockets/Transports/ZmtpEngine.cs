@@ -102,7 +102,14 @@ internal sealed partial class ZmtpEngine
         {
             reason = _closeReason ?? e.Message;
             if (!established)
+            {
+                // A handshake that fails by timing out or by a broken connection arrives here, not as
+                // a returned reason; it is logged like any other failed handshake (unless the
+                // application closed the socket meanwhile).
+                if (!_closing)
+                    Log?.LogWarning("Psyne {Type} socket: handshake with {Peer} failed: {Reason}", _owner.Type.WireName(), _peer, reason);
                 _owner.Raise(SocketEventKind.HandshakeFailed, _peer, reason);
+            }
         }
         finally
         {
@@ -177,7 +184,7 @@ internal sealed partial class ZmtpEngine
                 return Fail(problem);
             if (_closing)
                 return _closeReason ?? "closed";
-            if (heartbeat && (problem = Heartbeat()) is not null)
+            if ((heartbeat || _peerTtlTicks > 0) && (problem = Heartbeat()) is not null)
                 return Fail(problem);
             // Right after a large frame the next one is likely large too: read little, so its
             // payload is read into its own buffer instead of here and then copied.
@@ -260,7 +267,7 @@ internal sealed partial class ZmtpEngine
             int n = _stream.Receive(array, have, (int)size - have);
             if (n < 0)
             {
-                string? problem = _options.HeartbeatInterval > TimeSpan.Zero ? Heartbeat() : null;
+                string? problem = Heartbeat();
                 if (problem is not null || _closing)
                 {
                     pool.Return(array);
@@ -360,6 +367,13 @@ internal sealed partial class ZmtpEngine
             case psyne_zmtp_command_kind.PSYNE_ZMTP_CMD_PING:
                 if (!ZmtpWire.TryParsePing(data, out int ttl, out ReadOnlySpan<byte> context))
                     return $"protocol error: {ZmtpWire.LastError()}";
+                if (ttl > 0 && _peerTtlTicks == 0 && _options.HeartbeatInterval <= TimeSpan.Zero)
+                {
+                    // The peer asks to be dropped after ttl deciseconds without traffic. libzmq honours
+                    // that whether or not it heartbeats itself; without our own heartbeats the receive
+                    // never timed out, so the TTL was never checked. Wake up often enough to check it.
+                    _stream.ReceiveTimeoutMs = Math.Max(1, ttl * 100 / 4);
+                }
                 _peerTtlTicks = ttl * Stopwatch.Frequency / 10;
                 QueueControl(ZmtpWire.Command("PONG", context));
                 return null;
@@ -379,22 +393,41 @@ internal sealed partial class ZmtpEngine
         }
     }
 
-    private static string ErrorReason(ReadOnlySpan<byte> data) =>
-        data.Length > 0 && data[0] <= data.Length - 1 ? System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0])) : "(no reason given)";
+    private static string ErrorReason(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0 || data[0] > data.Length - 1)
+            return "(no reason given)";
+        string reason = System.Text.Encoding.ASCII.GetString(data.Slice(1, data[0]));
+        // libzmq's servers give only a ZAP status code (RFC 27) when they refuse credentials.
+        return reason switch
+        {
+            "300" => "300 (ZAP: temporary authentication failure)",
+            "400" => "400 (ZAP: authentication failed: credentials refused)",
+            "500" => "500 (ZAP: internal authentication error)",
+            _ => reason,
+        };
+    }
 
     /// <summary>
-    /// As libzmq: a PING is sent every interval, and a connection from which nothing at all
-    /// arrives within the timeout after a PING is closed (any byte counts, not only the PONG).
-    /// A peer's PING TTL closes the connection if nothing arrives for that long.
+    /// Liveness and our PINGs, as libzmq does them: a PING every interval, and a connection from
+    /// which nothing at all arrives within the timeout after a PING is closed (any byte counts,
+    /// not only the PONG); a peer's PING TTL closes the connection if nothing arrives for that
+    /// long, whether or not we send heartbeats ourselves. Null, or why the connection must close.
     /// </summary>
     private string? Heartbeat()
     {
         long now = Stopwatch.GetTimestamp();
+        long silent = now - _lastReceived;
+        if (_peerTtlTicks > 0 && silent > _peerTtlTicks)
+        {
+            return $"the peer's heartbeat TTL expired: nothing received for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms, "
+                + $"and its PINGs asked to be dropped after {_peerTtlTicks * 1000 / Stopwatch.Frequency} ms";
+        }
+        if (_options.HeartbeatInterval <= TimeSpan.Zero)
+            return null; // only the peer's TTL applies
         TimeSpan timeout = _options.HeartbeatTimeout > TimeSpan.Zero ? _options.HeartbeatTimeout : _options.HeartbeatInterval;
         if (_pingDeadline != 0 && _lastReceived < _pingSentAt && now > _pingDeadline)
             return $"heartbeat timeout: nothing received from the peer for {Stopwatch.GetElapsedTime(_lastReceived, now).TotalMilliseconds:F0} ms after a PING";
-        if (_peerTtlTicks > 0 && now - _lastReceived > _peerTtlTicks)
-            return "the peer's heartbeat TTL expired: nothing received from it in time";
         if (now - _lastPingSent >= _options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency)
         {
             _lastPingSent = now;

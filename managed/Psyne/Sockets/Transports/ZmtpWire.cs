@@ -128,7 +128,11 @@ internal static unsafe class ZmtpWire
             s = PsyneNative.psyne_zmtp_decode(p, (nuint)data.Length, maxFrame, f, (nuint)frames.Length, &n, &used, &next);
         count = (int)n;
         consumed = (int)used;
-        pending = (long)next;
+        // The native side bounds a frame's size below 2^63, but header + size can still exceed
+        // long.MaxValue (a LONG frame claiming 2^63 - 1 bytes: 2^63 + 8). Cast as it was, that came
+        // out negative, the engine took it for "nothing pending" and waited on that connection for
+        // ever instead of refusing the frame; saturate instead, so it is refused as too large.
+        pending = next > long.MaxValue ? long.MaxValue : (long)next;
         return s;
     }
 

@@ -53,6 +53,23 @@ internal sealed class NetMqPeer : IDisposable
         }
     }
 
+    /// <summary>Binds on exactly <paramref name="endpoint"/> (tcp://host:port), e.g. to take over a closed peer's port.</summary>
+    public static NetMqPeer BindAt(ZmqSocketType type, string endpoint, Action<NetMQSocket>? configure = null)
+    {
+        var peer = new NetMqPeer(type, configure);
+        try
+        {
+            peer._socket.Bind(endpoint);
+            peer.Endpoint = endpoint;
+            return peer;
+        }
+        catch
+        {
+            peer.Dispose();
+            throw;
+        }
+    }
+
     public static NetMqPeer Connect(ZmqSocketType type, string endpoint, Action<NetMQSocket>? configure = null)
     {
         var peer = new NetMqPeer(type, configure);
@@ -87,6 +104,9 @@ internal sealed class NetMqPeer : IDisposable
 
     /// <summary>SUB: subscribes to messages whose first frame starts with <paramref name="prefix"/>.</summary>
     public void Subscribe(byte[] prefix) => ((SubscriberSocket)Socket).Subscribe(prefix);
+
+    /// <summary>SUB: cancels one subscription to <paramref name="prefix"/>.</summary>
+    public void Unsubscribe(byte[] prefix) => ((SubscriberSocket)Socket).Unsubscribe(prefix);
 
     public void Send(params byte[][] frames)
     {

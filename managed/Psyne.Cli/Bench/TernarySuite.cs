@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Psyne.Benchmarks.Peers;
 using Psyne.Ternary;
 
@@ -17,7 +19,12 @@ public sealed class TernarySuite : IBenchSuite
 
     public string Description => "ternary GEMV/GEMM vs fp32 TensorPrimitives, int8, and memory read bandwidth";
 
-    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget)
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget) => Cases(budget, "");
+
+    public bool FiltersCases => true;
+
+    /// <summary>The cases whose name (as the results spell it, less the details in parentheses) contains <paramref name="filter"/>.</summary>
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget, string filter)
     {
         int maxThreads = Math.Min(2, Environment.ProcessorCount);
         foreach (var (rows, cols) in Shapes)
@@ -25,11 +32,16 @@ public sealed class TernarySuite : IBenchSuite
             for (int threads = 1; threads <= maxThreads; threads++)
             {
                 int t = threads;
-                yield return () => HotGemv(rows, cols, t, budget);
-                yield return () => ColdGemv(rows, cols, t, budget);
-                yield return () => Gemm(rows, cols, 32, t, budget);
+                if (Wanted($"GEMV {Shape(rows, cols)} hot, {t} thread(s)"))
+                    yield return () => HotGemv(rows, cols, t, budget);
+                if (Wanted($"GEMV {Shape(rows, cols)} cold, {t} thread(s)"))
+                    yield return () => ColdGemv(rows, cols, t, budget);
+                if (Wanted($"GEMM {Shape(rows, cols)} batch 32, {t} thread(s)"))
+                    yield return () => Gemm(rows, cols, 32, t, budget);
             }
         }
+
+        bool Wanted(string name) => filter.Length == 0 || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
     }
 
     private static string Shape(int rows, int cols) => $"{rows}x{cols}";
@@ -59,7 +71,7 @@ public sealed class TernarySuite : IBenchSuite
             yield return BenchResult.Latency(Name, @case, "µs", psyne * 1e6, "int8 GEMV (Vector512)", int8 * 1e6);
     }
 
-    private unsafe BenchResult[] ColdGemv(int rows, int cols, int threads, TimeSpan budget)
+    private BenchResult[] ColdGemv(int rows, int cols, int threads, TimeSpan budget)
     {
         using var first = TernaryMatrix.Quantize(GemvPeers.RandomWeights(rows * cols, rows), rows, cols);
         byte[] image = new byte[first.SerializedBytes];
@@ -86,22 +98,53 @@ public sealed class TernarySuite : IBenchSuite
             }, budget);
             double weightGBs = first.PackedBytes / seconds / 1e9;
 
-            using NativeBuffer memory = NativeBuffer.Allocate(ColdBytes, alignment: 4096, hugePages: true);
-            memory.Span.Fill(1);
-            fixed (byte* p = memory.Span)
-            {
-                nint address = (nint)p;
-                double readSeconds = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.StreamRead((byte*)address, ColdBytes, threads); }, budget, rounds: 3);
-                double readGBs = ColdBytes / readSeconds / 1e9;
-                return [BenchResult.Throughput(Name, $"GEMV {Shape(rows, cols)} cold ({copies} copies, {copies * first.PackedBytes >> 20} MiB), {threads} thread(s)",
-                    "GB/s weights", weightGBs, $"streaming read of {ColdBytes >> 30} GiB, {threads} thread(s)", readGBs)];
-            }
+            // The ceiling: the better of two streaming reads of >= 1 GiB at the same thread count,
+            // (a) through memory allocated like the weight copies (copies blocks of PackedBytes, 2 MiB
+            // pages: such small mappings get huge pages reliably) and (b) through one contiguous
+            // 1 GiB buffer (whose transparent huge pages the kernel may grant only in part).
+            double piecesGBs = ReadPieces(copies, first.PackedBytes, threads, budget);
+            double contiguousGBs = ReadContiguous(threads, budget);
+            double readGBs = Math.Max(piecesGBs, contiguousGBs);
+            return [BenchResult.Throughput(Name, $"GEMV {Shape(rows, cols)} cold ({copies} copies, {copies * first.PackedBytes >> 20} MiB), {threads} thread(s)",
+                "GB/s weights", weightGBs, $"streaming read of >= 1 GiB, {threads} thread(s), the better of two", readGBs)
+                with { Note = $"read {piecesGBs:F1} GB/s through {copies} blocks like the weights, {contiguousGBs:F1} GB/s through one {ColdBytes >> 30} GiB buffer" }];
         }
         finally
         {
             foreach (TernaryMatrix? m in matrices)
                 m?.Dispose();
         }
+    }
+
+    private static unsafe double ReadPieces(int count, long bytes, int threads, TimeSpan budget)
+    {
+        var pieces = new NativeBuffer[count];
+        try
+        {
+            var addresses = new nint[count];
+            for (int i = 0; i < count; i++)
+            {
+                pieces[i] = NativeBuffer.Allocate(bytes, alignment: 4096, hugePages: true);
+                pieces[i].Span.Fill(1);
+                addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(pieces[i].Span));
+            }
+            double seconds = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.StreamRead(addresses, bytes, threads); }, budget, rounds: 3);
+            return count * bytes / seconds / 1e9;
+        }
+        finally
+        {
+            foreach (NativeBuffer? p in pieces)
+                p?.Dispose();
+        }
+    }
+
+    private static unsafe double ReadContiguous(int threads, TimeSpan budget)
+    {
+        using NativeBuffer memory = NativeBuffer.Allocate(ColdBytes, alignment: 4096, hugePages: true);
+        memory.Span.Fill(1);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory.Span));
+        double seconds = Measure.SecondsPerOperation(n => { for (long i = 0; i < n; i++) GemvPeers.StreamRead((byte*)address, ColdBytes, threads); }, budget, rounds: 3);
+        return ColdBytes / seconds / 1e9;
     }
 
     private IEnumerable<BenchResult> Gemm(int rows, int cols, int tokens, int threads, TimeSpan budget)

@@ -85,21 +85,49 @@ public static class GemvPeers
         nint basePtr = (nint)memory;
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
         {
-            var p = (Vector512<ulong>*)(basePtr + part * perThread);
-            long n = perThread / 64;
-            Vector512<ulong> a = default, b = default, c = default, d = default;
-            long i = 0;
-            for (; i + 4 <= n; i += 4)
-            {
-                a ^= Vector512.Load((ulong*)(p + i));
-                b ^= Vector512.Load((ulong*)(p + i + 1));
-                c ^= Vector512.Load((ulong*)(p + i + 2));
-                d ^= Vector512.Load((ulong*)(p + i + 3));
-            }
-            ulong s = Vector512.Sum(a ^ b ^ c ^ d);
+            ulong s = ReadRange((byte*)(basePtr + part * perThread), perThread);
             lock (gate) total ^= s;
         });
         return total;
+    }
+
+    /// <summary>
+    /// Reads every byte of <paramref name="blocks"/> (each <paramref name="blockBytes"/> long) once with
+    /// wide loads: thread i reads the i-th contiguous share of the blocks, in order, so each thread
+    /// streams as it would through one buffer. For memory laid out like a set of weight copies.
+    /// </summary>
+    public static unsafe ulong StreamRead(nint[] blocks, long blockBytes, int threads)
+    {
+        ulong total = 0;
+        object gate = new();
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        {
+            int first = (int)((long)blocks.Length * part / threads), end = (int)((long)blocks.Length * (part + 1) / threads);
+            ulong s = 0;
+            for (int b = first; b < end; b++)
+                s ^= ReadRange((byte*)blocks[b], blockBytes / 64 * 64);
+            lock (gate) total ^= s;
+        });
+        return total;
+    }
+
+    /// <summary>XOR of every 64-byte vector of [p, p + bytes), four loads per iteration; bytes a multiple of 64.</summary>
+    private static unsafe ulong ReadRange(byte* p, long bytes)
+    {
+        var v = (Vector512<ulong>*)p;
+        long n = bytes / 64;
+        Vector512<ulong> a = default, b = default, c = default, d = default;
+        long i = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            a ^= Vector512.Load((ulong*)(v + i));
+            b ^= Vector512.Load((ulong*)(v + i + 1));
+            c ^= Vector512.Load((ulong*)(v + i + 2));
+            d ^= Vector512.Load((ulong*)(v + i + 3));
+        }
+        for (; i < n; i++)
+            a ^= Vector512.Load((ulong*)(v + i));
+        return Vector512.Sum(a ^ b ^ c ^ d);
     }
 
     /// <summary>Random weights in [-0.05, 0.05), a plausible scale for a linear layer.</summary>

@@ -144,6 +144,11 @@ static void test_shapes(void)
     run_case(6, 8192, 3, FILL_MIN, 0);
     run_case(7, 2048, 1, FILL_MAX, 0);
     run_case(33, 700, 12, FILL_SPARSE, 5);
+    /* One token over rows that span several pool chunks, each longer than the
+     * GEMV's prefetch distance (its head and its clamp at the chunk's end), odd
+     * and even row counts. */
+    run_case(601, 4096 + 13, 1, FILL_RANDOM, 0);
+    run_case(600, 4096, 1, FILL_MAX, 0);
 }
 
 /* psyne_isa_select switches the AUTO kernel at once, within the process. */

@@ -9,7 +9,7 @@ namespace Psyne.Cli.Bench;
 public sealed record BenchResult(
     string Suite, string Case, string Unit, double Value, string? Peer, double? PeerValue, double? Ratio)
 {
-    /// <summary>Why <see cref="Value"/> or <see cref="PeerValue"/> is missing (e.g. "unavailable: libzmq.so.5 not found"); null when nothing is.</summary>
+    /// <summary>Why <see cref="Value"/> or <see cref="PeerValue"/> is missing (e.g. "unavailable: libzmq.so.5 not found"), or how the peer value was made up; null when there is nothing to say.</summary>
     public string? Note { get; init; }
 
     /// <summary>The <see cref="Ratio"/> Psyne is meant to reach against this peer (e.g. 1.2: 20 % better); null when the case sets none.</summary>

@@ -22,15 +22,19 @@ internal static class BenchCommand
             Description = "Time spent on each measurement, in milliseconds (longer is steadier).",
             DefaultValueFactory = _ => 300,
         };
+        var filter = new Option<string?>("--filter")
+        {
+            Description = "Run only the cases whose name contains this text (ignoring case), e.g. \"cold\" for the cold GEMV rows of the ternary suite.",
+        };
         var command = new Command("bench", "Measure Psyne against the closest peer in the same run (ratio > 1: Psyne is better).")
         {
-            suite, json, budget,
+            suite, json, budget, filter,
         };
-        command.SetAction(r => CliErrors.Run(() => Run(r.GetValue(suite)!, r.GetValue(json), r.GetValue(budget))));
+        command.SetAction(r => CliErrors.Run(() => Run(r.GetValue(suite)!, r.GetValue(json), r.GetValue(budget), r.GetValue(filter))));
         return command;
     }
 
-    private static int Run(string suiteName, bool json, int budgetMs)
+    private static int Run(string suiteName, bool json, int budgetMs, string? filter)
     {
         if (budgetMs < 10)
         {
@@ -41,7 +45,10 @@ internal static class BenchCommand
             ? BenchSuites.All
             : [BenchSuites.Find(suiteName)!];
         var budget = TimeSpan.FromMilliseconds(budgetMs);
-        var cases = suites.SelectMany(s => s.Cases(budget)).ToList();
+        bool filtered = !string.IsNullOrEmpty(filter);
+        var cases = suites.SelectMany(s => !filtered ? s.Cases(budget)
+            : s.FiltersCases ? s.Cases(budget, filter!)
+            : s.Cases(budget).Select(run => (Func<IEnumerable<BenchResult>>)(() => run().Where(r => Matches(r.Case, filter!)).ToList()))).ToList();
         var results = new List<BenchResult>();
 
         if (json || Console.IsOutputRedirected)
@@ -69,6 +76,8 @@ internal static class BenchCommand
             WriteTable(results, suites);
         return 0;
     }
+
+    internal static bool Matches(string caseName, string filter) => caseName.Contains(filter, StringComparison.OrdinalIgnoreCase);
 
     internal static void WriteJson(IEnumerable<BenchResult> results, Stream output)
     {

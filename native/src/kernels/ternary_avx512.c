@@ -16,9 +16,9 @@
  * vector loaded once for the 4 rows, and 4 tokens of activations (16 KiB at
  * cols = 4096) stay in L1 (a 2 x 8 tile streams 32 KiB from L2 and runs
  * ~10 % slower on Zen 4). The 16 sums are reduced together by a transposed
- * tree. Leftover rows and tokens use a generic R x T tile. Single token: 4
+ * tree. Leftover rows and tokens use a generic R x T tile. Single token: 2
  * rows at a time, two accumulators per row, cheaper unpacking (vnni_gemv),
- * and a software prefetch of the weight stream.
+ * and a software prefetch of the weight stream (see PREFETCH_BYTES).
  *
  * The non-VNNI variant accumulates vpmaddubsw results in int16: one lane of
  * one vpmaddubsw is code0 * x0 + code1 * x1, in [-512, 508] (int8 -128 is
@@ -34,16 +34,23 @@
 
 enum { MAX_R = 4, MAX_T = 8, BW_FLUSH_BLOCKS = 16 };
 
-/* The single-token kernel streams the weights once, four rows at a time:
- * four short (row_bytes) streams per group of rows, which the hardware
- * prefetchers, stopping at 4 KiB pages, pick up too late. So each weight
- * line is prefetched into L2 (T1) PREFETCH_BYTES ahead in the linear order
- * of the matrix; 16 KiB covers the DRAM latency at full bandwidth (tuned on
- * Zen 4: 8-24 KiB reach 80-100 % of a streaming read, 4 KiB ~60 %, and
- * prefetching into L1 (T0) instead ~35 %). Walking one row at a time is a
- * little kinder to the hardware prefetchers when cold but reloads the
- * activations per row and runs ~20 % slower from cache. */
+/* The single-token kernel streams the weights once and computes too little
+ * per byte for out-of-order execution alone to keep enough DRAM reads in
+ * flight: with no software prefetch it draws ~30-40 % of a streaming read
+ * (the hardware prefetchers, stopping at 4 KiB pages, help little). So each
+ * weight line is prefetched into L2 (T1) PREFETCH_BYTES ahead in address
+ * order; 16 KiB covers the DRAM latency at full bandwidth (tuned on Zen 4:
+ * 8-32 KiB do about as well, 4 KiB ~60 %; into L1 (T0) or NTA ~35 %).
+ *
+ * GEMV_R rows at a time. Measured on Zen 4 (cols = 4096, 1 KiB rows, one
+ * thread, weights from DRAM): 2 rows reach 92-96 % of a streaming read, 4
+ * rows only 75-80 % whatever the prefetch distance (8-24 KiB), although 4
+ * rows run ~10 % faster from L3 (fewer activation loads per weight line).
+ * Four short streams inside each 4 KiB page seem to be what the prefetchers
+ * handle badly; a weight matrix larger than the caches is the case that
+ * matters for decoding, so the kernel takes 2. */
 #define PREFETCH_BYTES 16384
+enum { GEMV_R = 2 };
 
 /* An empty asm that claims to change v, so v must sit in a register there:
  * GCC then loads an activation vector once for all rows instead of folding
@@ -191,29 +198,37 @@ INLINE void vnni_rows_tokens(const psyne__ternary_job *job, uint32_t r, uint32_t
  * ((v & 0x0C) = 4 * code), and go to a second accumulator whose lanes (sums
  * of multiples of 4, at most 32 * cols in magnitude) are divided by 4 exactly
  * with an arithmetic shift at the end. Two accumulators per row also break
- * the vpdpbusd dependency chain. */
-INLINE void vnni_gemv(const psyne__ternary_job *job, uint32_t r, const int R)
+ * the vpdpbusd dependency chain.
+ *
+ * The weights stream through once: each line is prefetched PREFETCH_BYTES
+ * ahead in address order, but never at or past `limit` (the end of this
+ * call's rows: a line beyond it is another thread's chunk or another
+ * allocation, and fetching it is bandwidth lost); there the line about to be
+ * loaded is named instead (a hit, nothing fetched). v is loaded once (GCC
+ * would otherwise fold the load into each of its three uses). */
+INLINE void vnni_gemv(const psyne__ternary_job *job, uint32_t r, const int R, const uint8_t *limit)
 {
     const __m512i mask = _mm512_set1_epi8(0x03);
     const __m512i mask4 = _mm512_set1_epi8(0x0C);
-    const uint8_t *w[MAX_R];
-    __m512i acc0[MAX_R], acc1[MAX_R];
+    const size_t rb = job->row_bytes;
+    const uint8_t *w = job->packed + (size_t)r * rb;
+    __m512i acc0[GEMV_R], acc1[GEMV_R];
     for (int i = 0; i < R; i++) {
-        w[i] = job->packed + (size_t)(r + i) * job->row_bytes;
         acc0[i] = _mm512_setzero_si512();
         acc1[i] = _mm512_setzero_si512();
     }
     const int8_t *x = job->x;
     const uint32_t blocks = job->blocks;
-    for (uint32_t b = 0; b < blocks; b++) {
-        const __m512i x0 = _mm512_load_si512((const void *)(x + 256 * (size_t)b));
-        const __m512i x1 = _mm512_load_si512((const void *)(x + 256 * (size_t)b + 64));
-        const __m512i x2 = _mm512_load_si512((const void *)(x + 256 * (size_t)b + 128));
-        const __m512i x3 = _mm512_load_si512((const void *)(x + 256 * (size_t)b + 192));
+    for (uint32_t b = 0; b < blocks; b++, w += 64, x += 256) {
+        const __m512i x0 = _mm512_load_si512((const void *)x);
+        const __m512i x1 = _mm512_load_si512((const void *)(x + 64));
+        const __m512i x2 = _mm512_load_si512((const void *)(x + 128));
+        const __m512i x3 = _mm512_load_si512((const void *)(x + 192));
         for (int i = 0; i < R; i++) {
-            const uint8_t *p = w[i] + 64 * (size_t)b;
-            _mm_prefetch((const char *)(p + PREFETCH_BYTES), _MM_HINT_T1);
-            const __m512i v = _mm512_load_si512((const void *)p);
+            const uint8_t *p = w + (size_t)i * rb;
+            _mm_prefetch((const char *)((size_t)(limit - p) > PREFETCH_BYTES ? p + PREFETCH_BYTES : p), _MM_HINT_T1);
+            __m512i v = _mm512_load_si512((const void *)p);
+            KEEP_IN_REGISTER(v);
             const __m512i v4 = _mm512_srli_epi16(v, 4);
             acc0[i] = _mm512_dpbusd_epi32(acc0[i], _mm512_and_si512(v, mask), x0);
             acc1[i] = _mm512_dpbusd_epi32(acc1[i], _mm512_and_si512(v, mask4), x1);
@@ -227,17 +242,27 @@ INLINE void vnni_gemv(const psyne__ternary_job *job, uint32_t r, const int R)
     }
 }
 
+/* Rows [row_begin, row_end) of one token: the first PREFETCH_BYTES of the
+ * range are requested at once (the in-loop prefetch only reaches lines that
+ * far ahead, so a range would otherwise start with a stretch of latency-bound
+ * misses: one per chunk of the thread pool), then GEMV_R rows at a time. */
+static void vnni_gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
+{
+    const size_t rb = job->row_bytes;
+    const uint8_t *begin = job->packed + (size_t)row_begin * rb;
+    const uint8_t *limit = job->packed + (size_t)row_end * rb;
+    const uint8_t *head = (size_t)(limit - begin) > PREFETCH_BYTES ? begin + PREFETCH_BYTES : limit;
+    for (const uint8_t *p = begin; p < head; p += 64) _mm_prefetch((const char *)p, _MM_HINT_T1);
+    uint32_t r = row_begin;
+    for (; r + GEMV_R <= row_end; r += GEMV_R) vnni_gemv(job, r, GEMV_R, limit);
+    for (; r < row_end; r++) vnni_gemv(job, r, 1, limit);
+}
+
 void psyne__ternary_rows_avx512_vnni(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
     uint32_t r = row_begin;
     if (job->tokens == 1) {
-        for (; r + 4 <= row_end; r += 4) vnni_gemv(job, r, 4);
-        switch (row_end - r) {
-        case 3: vnni_gemv(job, r, 3); break;
-        case 2: vnni_gemv(job, r, 2); break;
-        case 1: vnni_gemv(job, r, 1); break;
-        default: break;
-        }
+        vnni_gemv_rows(job, row_begin, row_end);
         return;
     }
     for (; r + 4 <= row_end; r += 4) {

@@ -1507,4 +1507,17 @@ internal static unsafe partial class PsyneNative
     [LibraryImport(LibraryName, EntryPoint = "psyne_net_send2")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial psyne_status psyne_net_send2(nint fd, [NativeTypeName("const void *")] void* first, nuint first_len, [NativeTypeName("const void *")] void* second, nuint second_len, nuint* written);
+
+    /// <summary>
+    /// Reads once from the connected stream socket fd into first[0..first_len),
+    /// and what arrives beyond it into second[0..second_len) (recvmsg with two
+    /// buffers): the end of a large frame's payload and the next frame's header
+    /// in one system call. Retries interrupted calls. *received is the number of
+    /// bytes read, 0 at the end of the stream. PSYNE_E_TIMEOUT when the socket's
+    /// receive timeout passed with nothing read; PSYNE_E_IO when the connection
+    /// fails; PSYNE_E_UNSUPPORTED where the platform has no recvmsg.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "psyne_net_recv2")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial psyne_status psyne_net_recv2(nint fd, void* first, nuint first_len, void* second, nuint second_len, nuint* received);
 }

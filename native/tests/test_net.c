@@ -1,4 +1,4 @@
-/* test_net.c - psyne_net_send2: a header and a payload leave in order, whole,
+/* test_net.c - psyne_net_recv2 scatters one read over two buffers; psyne_net_send2: a header and a payload leave in order, whole,
  * through a socketpair, including writes larger than the socket buffer (so
  * the call must finish short writes), and a broken peer is PSYNE_E_IO. */
 #include "psyne/psyne.h"
@@ -76,8 +76,29 @@ static void test_bad_arguments(void)
     CHECK_STATUS(PSYNE_E_INVALID_ARGUMENT, psyne_net_send2(0, &byte, 1, &byte, 1, NULL));
 }
 
+static void test_scattered_read_fills_first_then_second(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    unsigned char data[100];
+    for (int i = 0; i < 100; i++)
+        data[i] = (unsigned char)i;
+    CHECK(write(sv[0], data, sizeof data) == (ssize_t)sizeof data);
+    unsigned char a[30], b[100];
+    size_t received = 0;
+    CHECK_STATUS(PSYNE_OK, psyne_net_recv2(sv[1], a, sizeof a, b, sizeof b, &received));
+    CHECK_EQ_U64(100, received);
+    CHECK(memcmp(a, data, 30) == 0);
+    CHECK(memcmp(b, data + 30, 70) == 0);
+    close(sv[0]);
+    CHECK_STATUS(PSYNE_OK, psyne_net_recv2(sv[1], a, sizeof a, b, sizeof b, &received));
+    CHECK_EQ_U64(0, received); /* the end of the stream */
+    close(sv[1]);
+}
+
 int main(void)
 {
+    test_scattered_read_fills_first_then_second();
     test_header_and_payload_arrive_whole(0);
     test_header_and_payload_arrive_whole(100);
     test_header_and_payload_arrive_whole(8u << 20); /* far beyond a socket buffer: short writes */

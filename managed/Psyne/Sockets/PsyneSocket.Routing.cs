@@ -62,9 +62,19 @@ public abstract partial class PsyneSocket
     private bool WriteFrame(Pipe pipe, ReadOnlySpan<byte> frame, bool more, long deadline, bool dropMode)
     {
         FrameFlags flags = more ? FrameFlags.More : FrameFlags.None;
-        if (frame.Length >= ZmtpEngine.DirectWriteMin && pipe.Owner is ZmtpEngine engine && !pipe.Out.HasUnpublished
-            && engine.TryWriteDirect(frame, more))
+        if (frame.Length >= ZmtpEngine.DirectWriteMin && !dropMode && pipe.Owner is ZmtpEngine engine && !pipe.Out.HasUnpublished)
         {
+            // A large frame goes from the caller's memory to the kernel. While the connection's
+            // sender is still writing what was queued before it, wait for it rather than copy the
+            // frame into the queue: the sender is bound by the kernel anyway, and the caller then
+            // paces itself on the socket as a plain send() would.
+            while (!engine.TryWriteDirect(frame, more))
+            {
+                if (engine.IsClosing || pipe.IsTerminated || IsDisposed)
+                    goto Queue;
+                if (!Writable.Wait(static e => e.DirectWriteReady, engine, deadline) && !engine.DirectWriteReady)
+                    return false;
+            }
             if (!more)
             {
                 _sendPipe = null;
@@ -72,6 +82,7 @@ public abstract partial class PsyneSocket
             }
             return true;
         }
+    Queue:
         while (!pipe.Out.TryWrite(frame, flags))
         {
             if (pipe.IsTerminated)

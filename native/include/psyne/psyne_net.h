@@ -1,6 +1,6 @@
 /*
- * psyne_net.h - socket I/O helpers for the C# socket layer, where .NET has no
- * single call for it. Included by psyne.h; do not include it on its own.
+ * psyne_net.h - socket I/O helpers for the C# socket layer: gathered writes
+ * and scattered reads, which .NET's span-based Socket calls cannot make. Included by psyne.h; do not include it on its own.
  */
 #ifndef PSYNE_NET_H
 #define PSYNE_NET_H
@@ -19,6 +19,16 @@ extern "C" {
  * PSYNE_E_UNSUPPORTED where the platform has no sendmsg. */
 PSYNE_API psyne_status psyne_net_send2(intptr_t fd, const void *first, size_t first_len, const void *second,
                                        size_t second_len, size_t *written);
+
+/* Reads once from the connected stream socket fd into first[0..first_len),
+ * and what arrives beyond it into second[0..second_len) (recvmsg with two
+ * buffers): the end of a large frame's payload and the next frame's header
+ * in one system call. Retries interrupted calls. *received is the number of
+ * bytes read, 0 at the end of the stream. PSYNE_E_TIMEOUT when the socket's
+ * receive timeout passed with nothing read; PSYNE_E_IO when the connection
+ * fails; PSYNE_E_UNSUPPORTED where the platform has no recvmsg. */
+PSYNE_API psyne_status psyne_net_recv2(intptr_t fd, void *first, size_t first_len, void *second, size_t second_len,
+                                       size_t *received);
 
 #ifdef __cplusplus
 }

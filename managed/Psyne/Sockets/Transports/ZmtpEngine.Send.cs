@@ -48,6 +48,16 @@ internal sealed partial class ZmtpEngine
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="TryWriteDirect"/> would write now: nothing queued or buffered ahead,
+    /// no write in progress. Also true once the connection is closing (the caller then stops waiting).
+    /// </summary>
+    public bool DirectWriteReady =>
+        _closing || (Volatile.Read(ref _writer) == 0 && _control.IsEmpty && _pipe is { } p && p.Out.IsDrained);
+
+    /// <summary>The connection is closing or closed.</summary>
+    public bool IsClosing => _closing;
+
     private void AcquireWriter()
     {
         var spinner = new SpinWait();
@@ -68,6 +78,7 @@ internal sealed partial class ZmtpEngine
                 DrainAndFlush(q);
                 _senderBusy = false;
                 Volatile.Write(ref _writer, 0);
+                q.ProducerSignal?.Notify(); // an application thread may wait to write a large frame itself
                 if (_closing)
                     return;
                 // IsDrained reads only published positions, so it is safe while an application

@@ -234,7 +234,12 @@ internal sealed partial class ZmtpEngine
                 continue;
             int left = _filled - _start;
             if (pending > _recv.Length || pending >= DirectReadMin)
-                return ReceiveLargeFrame(pipe);
+            {
+                string? problem = ReceiveLargeFrame(pipe);
+                if (problem is not null || _filled == 0)
+                    return problem;
+                continue; // the read that ended the frame brought what follows it
+            }
             if (left > 0 && _start > 0 && (pending > _recv.Length - _start || _start > _recv.Length / 2 || _filled == _recv.Length))
             {
                 Buffer.BlockCopy(_recv, _start, _recv, 0, left);
@@ -264,7 +269,15 @@ internal sealed partial class ZmtpEngine
         _start = _filled = 0;
         while (have < size)
         {
-            int n = _stream.Receive(array, have, (int)size - have);
+            // The rest of the payload, and whatever follows it (the next frame's header) into the
+            // stream buffer, in one read: a stream of large frames costs one call per frame.
+            int rest = (int)size - have;
+            int n = _stream.ReceiveSplit(array, have, rest, _recv, 0, AfterLargeRead);
+            if (n > rest)
+            {
+                _filled = n - rest;
+                n = rest;
+            }
             if (n < 0)
             {
                 string? problem = Heartbeat();
@@ -283,7 +296,7 @@ internal sealed partial class ZmtpEngine
             have += n;
             _lastReceived = Stopwatch.GetTimestamp();
         }
-        _afterLargeFrame = true;
+        _afterLargeFrame = _filled == 0;
         if ((flags & ZmtpWire.FlagCommand) != 0)
         {
             string? problem = OnCommand(pipe, array.AsSpan(0, (int)size));

@@ -16,6 +16,14 @@ internal abstract class ZmtpStream : IDisposable
     /// <exception cref="IOException">The connection broke.</exception>
     public abstract int Receive(byte[] buffer, int offset, int count);
 
+    /// <summary>
+    /// Reads once into <paramref name="first"/>, and what arrives beyond it into
+    /// <paramref name="second"/>; returns the total (as <see cref="Receive"/>). Transports that
+    /// cannot scatter read into <paramref name="first"/> only.
+    /// </summary>
+    public virtual int ReceiveSplit(byte[] first, int firstOffset, int firstCount, byte[] second, int secondOffset, int secondCount) =>
+        Receive(first, firstOffset, firstCount);
+
     /// <summary>Writes all of <paramref name="data"/>.</summary>
     /// <exception cref="IOException">The connection broke.</exception>
     public abstract void Send(ReadOnlySpan<byte> data);
@@ -75,6 +83,39 @@ internal sealed class SocketZmtpStream : ZmtpStream
         {
             throw new IOException($"send failed: {e.SocketErrorCode}", e);
         }
+    }
+
+    /// <summary>One <c>recvmsg</c> through libpsyne (Linux, macOS) over both buffers.</summary>
+    public override unsafe int ReceiveSplit(byte[] first, int firstOffset, int firstCount, byte[] second, int secondOffset, int secondCount)
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+            return Receive(first, firstOffset, firstCount);
+        SafeHandle handle = _socket.SafeHandle;
+        bool added = false;
+        psyne_status status;
+        nuint received;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            fixed (byte* a = &first[firstOffset])
+            fixed (byte* b = &second[secondOffset])
+                status = PsyneNative.psyne_net_recv2(handle.DangerousGetHandle(), a, (nuint)firstCount, b, (nuint)secondCount, &received);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+        return status switch
+        {
+            psyne_status.PSYNE_OK => (int)received,
+            psyne_status.PSYNE_E_TIMEOUT => -1,
+            _ => throw new IOException($"receive failed: {NativeStatus.LastErrorMessage()}"),
+        };
     }
 
     /// <summary>One <c>sendmsg</c> through libpsyne (Linux, macOS): header and payload leave together, uncopied.</summary>

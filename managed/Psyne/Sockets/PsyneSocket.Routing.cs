@@ -279,6 +279,8 @@ public abstract partial class PsyneSocket
                 return true;
             if (IsDisposed || HasLocalMessages)
                 return false;
+            if (InlineReader(deadline) is { } engine && engine.TryReadInline())
+                continue;
             bool ready = Readable.Wait(static s => s.AnyReadable(), this, deadline);
             if (!ready && !AnyReadable())
                 return false;
@@ -303,11 +305,20 @@ public abstract partial class PsyneSocket
             }
             if (pipe.In.IsCompleted || IsDisposed)
                 return false;
+            if (InlineReader(deadline) is { } engine && engine.TryReadInline())
+                continue;
             bool ready = Readable.Wait(static p => p.In.HasData() || p.In.IsCompleted, pipe, deadline);
             if (!ready && !pipe.In.HasData())
                 return false;
         }
     }
+
+    /// <summary>
+    /// The connection this thread may read itself while it waits: the socket's only peer, over a
+    /// stream, with time left to wait (a zero-timeout poll never blocks in a read).
+    /// </summary>
+    private ZmtpEngine? InlineReader(long deadline) =>
+        Pipes is [{ Owner: ZmtpEngine engine }] && (deadline == Deadlines.None || Deadlines.RemainingMilliseconds(deadline) >= 25) ? engine : null;
 
     private bool AnyReadable()
     {

@@ -57,6 +57,7 @@ internal sealed partial class ZmtpEngine
     private bool _midMessageOut;
     private bool _discardingIn;
     private bool _afterLargeFrame;
+    private (byte[] Array, int Length, FrameFlags Flags)? _parked;
     private long _lastReceived;
     private long _lastPingSent;
     private long _peerTtlTicks;
@@ -132,6 +133,7 @@ internal sealed partial class ZmtpEngine
         _stream.Shutdown();
         _sendSignal.NotifyAlways();
         _inSpace.NotifyAlways();
+        _receiverPark.Set();
     }
 
     private string Fail(string reason)
@@ -186,6 +188,13 @@ internal sealed partial class ZmtpEngine
                 return _closeReason ?? "closed";
             if ((heartbeat || _peerTtlTicks > 0) && (problem = Heartbeat()) is not null)
                 return Fail(problem);
+            if (_callerWants && CallerMayRead)
+            {
+                problem = ParkForCaller(heartbeat);
+                if (problem is not null)
+                    return problem == "the peer closed the connection" || _closing ? problem : Fail(problem);
+                continue;
+            }
             // Right after a large frame the next one is likely large too: read little, so its
             // payload is read into its own buffer instead of here and then copied.
             int want = _recv.Length - _filled;
@@ -197,26 +206,30 @@ internal sealed partial class ZmtpEngine
                 continue; // a heartbeat tick
             if (n == 0)
             {
-                if (_closing)
-                    return _closeReason ?? "closed";
-                return _filled > _start
-                    ? Fail($"the peer closed the connection in the middle of a frame ({_filled - _start} bytes of it received)")
-                    : _midMessageIn ? Fail("the peer closed the connection in the middle of a multipart message (the part received is discarded)")
-                    : "the peer closed the connection";
+                string end = EndOfStream();
+                return end == "the peer closed the connection" || _closing ? end : Fail(end);
             }
             _filled += n;
             _lastReceived = Stopwatch.GetTimestamp();
         }
     }
 
-    /// <summary>Decodes and delivers every complete frame in the buffer; null, or why the connection must close.</summary>
+    /// <summary>
+    /// Decodes and delivers every complete frame in the buffer; null, <see cref="Stalled"/> (the
+    /// application's thread reads and its queue is full: the rest stays buffered), or why the
+    /// connection must close.
+    /// </summary>
     private string? ProcessBuffered(Pipe pipe)
     {
+        string? parked = DeliverParked(pipe);
+        if (parked is not null)
+            return parked;
         ulong max = _options.MaxMessageSize < 0 ? ulong.MaxValue : (ulong)_options.MaxMessageSize;
         while (true)
         {
             psyne_status status = ZmtpWire.Decode(_recv.AsSpan(_start, _filled - _start), max, _frames,
                 out int count, out int consumed, out long pending);
+            int done = 0; // bytes of the frames taken so far
             for (int i = 0; i < count; i++)
             {
                 ref psyne_zmtp_frame f = ref _frames[i];
@@ -225,7 +238,12 @@ internal sealed partial class ZmtpEngine
                     ? OnCommand(pipe, payload)
                     : OnMessageFrame(pipe, payload, (f.flags & ZmtpWire.FlagMore) != 0, owned: null);
                 if (problem is not null)
+                {
+                    if (ReferenceEquals(problem, Stalled))
+                        _start += done;
                     return problem;
+                }
+                done = (int)(f.offset + f.size);
             }
             _start += consumed;
             if (status != psyne_status.PSYNE_OK)
@@ -235,6 +253,9 @@ internal sealed partial class ZmtpEngine
             int left = _filled - _start;
             if (pending > _recv.Length || pending >= DirectReadMin)
             {
+                // Read on the caller's thread only into an empty queue, so the frame is taken at once.
+                if (_callerReading && pipe.In.QueuedMessages > 0)
+                    return Stalled;
                 string? problem = ReceiveLargeFrame(pipe);
                 if (problem is not null || _filled == 0)
                     return problem;
@@ -309,26 +330,41 @@ internal sealed partial class ZmtpEngine
     private string? OnMessageFrame(Pipe pipe, ReadOnlySpan<byte> payload, bool more, byte[]? owned)
     {
         bool first = !_midMessageIn;
-        _midMessageIn = more;
         SocketType type = _owner.Type;
+        bool discarding = !first && _discardingIn;
         if (first)
         {
-            _discardingIn = false;
             if (type is SocketType.Pub or SocketType.XPub && !more && payload.Length > 0 && payload[0] <= 1)
             {
-                // A subscription sent as a message (ZMTP 3.0 peers, and libzmq's XSUB).
+                // A subscription sent as a message (ZMTP 3.0 peers, and libzmq's XSUB). Publishers
+                // never read on the caller's thread, so this never stalls.
                 ReleaseOwned(owned);
+                _discardingIn = false;
                 return Deliver(pipe, payload[1..], payload[0] == 1 ? FrameFlags.Subscribe : FrameFlags.Cancel, null);
             }
-            if (type is SocketType.Pub or SocketType.Push)
-                _discardingIn = true; // these patterns receive no data; drop it, as libzmq does
+            discarding = type is SocketType.Pub or SocketType.Push; // these patterns receive no data; drop it, as libzmq does
         }
-        if (_discardingIn)
+        if (discarding)
         {
             ReleaseOwned(owned);
+            _midMessageIn = more;
+            _discardingIn = true;
             return null;
         }
-        return Deliver(pipe, payload, more ? FrameFlags.More : FrameFlags.None, owned);
+        // A frame read straight into its own buffer is taken now whatever happens (a stalled
+        // delivery keeps it aside); one still in the stream buffer is taken only once delivered.
+        if (owned is not null)
+        {
+            _midMessageIn = more;
+            _discardingIn = false;
+        }
+        string? result = Deliver(pipe, payload, more ? FrameFlags.More : FrameFlags.None, owned);
+        if (owned is null && !ReferenceEquals(result, Stalled))
+        {
+            _midMessageIn = more;
+            _discardingIn = false;
+        }
+        return result;
     }
 
     private void ReleaseOwned(byte[]? owned)
@@ -343,7 +379,11 @@ internal sealed partial class ZmtpEngine
         FrameQueue q = pipe.In;
         bool startsMessage = !q.HasUnpublished;
         if (startsMessage && q.QueuedMessages >= _options.ReceiveHighWatermark)
+        {
+            if (_callerReading)
+                return Park(owned, payload.Length, flags);
             WaitForInboundRoom(q, 0, messageSlot: true);
+        }
         while (!(owned is null ? q.TryWrite(payload, flags) : q.TryWriteOwned(owned, payload.Length, flags)))
         {
             if (q.ConsumerClosed || _closing)
@@ -353,11 +393,32 @@ internal sealed partial class ZmtpEngine
             }
             if (q.HasUnpublished && !q.HasRoomFor(payload.Length))
                 q.Publish(); // a message larger than the queue goes through in parts
+            // The application's own thread cannot wait for itself to make room: it stops here,
+            // reads what is queued, and comes back for the rest.
+            if (_callerReading)
+                return Park(owned, payload.Length, flags);
             WaitForInboundRoom(q, payload.Length, messageSlot: false);
         }
         if ((flags & FrameFlags.More) == 0)
             q.Publish();
         return null;
+    }
+
+    /// <summary>Says "stalled"; a frame in a buffer of its own is kept aside until there is room for it.</summary>
+    private string Park(byte[]? owned, int length, FrameFlags flags)
+    {
+        if (owned is not null)
+            _parked = (owned, length, flags);
+        return Stalled;
+    }
+
+    /// <summary>Delivers a frame kept aside by a stalled delivery; null when none is left.</summary>
+    private string? DeliverParked(Pipe pipe)
+    {
+        if (_parked is not var (array, length, flags))
+            return null;
+        _parked = null;
+        return Deliver(pipe, array.AsSpan(0, length), flags, array);
     }
 
     private void WaitForInboundRoom(FrameQueue q, int size, bool messageSlot)

@@ -3,16 +3,23 @@
  * psyne_threads_set/get (see threadpool.h for the contract).
  *
  * Publication: the job owner fills pool.job, resets the chunk counter and the
- * pending count, then bumps a 64-bit ticket (generation << 32 | participants)
+ * finished count, opens the gate, then bumps a 64-bit ticket (generation << 32 | participants)
  * with release semantics under pool.lock and broadcasts pool.wake. Workers
  * spin on the ticket for a short while (back-to-back kernel calls, such as
  * token-by-token decoding, then never pay a futex wake-up) before sleeping on
  * the condition variable. A worker whose index is not below the participant
  * count of a ticket skips it without touching pool.job, so the owner may
- * rewrite pool.job as soon as every participant has checked in. The last
- * participant to finish signals pool.done; the owner, having run chunks
- * itself, spins then sleeps until pending reaches zero. The acq_rel decrement
- * and the owner's acquire load make the workers' writes visible to it.
+ * rewrite pool.job once every worker that joined has finished.
+ *
+ * Joining: a worker takes part only if it joins through pool.gate
+ * (generation << 32 | OPEN | joined) while the gate of its ticket is open.
+ * The owner runs chunks itself and, when none is left, closes the gate: a
+ * worker that had not woken by then (descheduled on a busy machine) is not
+ * waited for; it finds the gate closed and goes back to sleep without
+ * touching pool.job. The owner waits only for the workers that joined: each
+ * counts itself in pool.finished, the last one (seeing the gate closed)
+ * signals pool.done. The acq_rel increments and the owner's acquire loads
+ * make the workers' writes visible to it.
  */
 #include "core/threadpool.h"
 
@@ -37,6 +44,11 @@
  * to hold a core that other work could use. */
 enum { SPIN_ITERATIONS = 1 << 12 };
 enum { MAX_WORKERS = PSYNE_THREADS_MAX - 1 };
+#define GATE_OPEN ((uint64_t)1 << 31)
+#define GATE_COUNT(g) ((uint32_t)((g) & (GATE_OPEN - 1)))
+
+/* A worker joins the job of generation gen if its gate is still open. */
+static int join_job(uint32_t gen);
 
 typedef struct pool_job {
     psyne__parallel_fn fn;
@@ -53,7 +65,8 @@ static struct {
     pthread_cond_t done;
     _Atomic uint64_t ticket;    /* generation << 32 | participants */
     atomic_uint next_chunk;
-    atomic_uint pending;        /* participants that have not finished */
+    _Atomic uint64_t gate;      /* generation << 32 | GATE_OPEN | workers joined */
+    atomic_uint finished;       /* joined workers that are done */
     pool_job job;               /* written by the owner while no participant reads it */
     uint32_t started;           /* workers created; guarded by run_lock */
     uint32_t generation;        /* guarded by run_lock */
@@ -134,15 +147,36 @@ static void *worker_main(void *arg)
         }
         seen = (uint32_t)(ticket >> 32);
         if (index >= (uint32_t)ticket) continue; /* not needed for this job */
+        if (!join_job(seen)) continue;            /* too late: the owner has done it all */
         pool_job job = pool.job;
         run_chunks(&job);
-        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+        uint32_t done = atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1;
+        uint64_t gate = atomic_load_explicit(&pool.gate, memory_order_acquire);
+        if (!(gate & GATE_OPEN) && done == GATE_COUNT(gate)) {
             pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
             pthread_mutex_unlock(&pool.lock);
         }
     }
     return NULL;
+}
+
+static int join_job(uint32_t gen)
+{
+    uint64_t gate = atomic_load_explicit(&pool.gate, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(gate >> 32) != gen || !(gate & GATE_OPEN))
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&pool.gate, &gate, gate + 1, memory_order_acq_rel, memory_order_acquire))
+            return 1;
+    }
+}
+
+/* The owner: no worker may join any more; returns how many did. */
+static uint32_t close_gate(void)
+{
+    uint64_t gate = atomic_fetch_and_explicit(&pool.gate, ~GATE_OPEN, memory_order_acq_rel);
+    return GATE_COUNT(gate);
 }
 
 /* A forked child has none of the parent's workers: start from scratch. */
@@ -205,20 +239,24 @@ void psyne__parallel_for(uint32_t count, uint32_t grain, psyne__parallel_fn fn, 
 
     pool.job = (pool_job){.fn = fn, .context = context, .count = count, .grain = grain, .chunks = chunks};
     atomic_store_explicit(&pool.next_chunk, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool.pending, participants, memory_order_relaxed);
+    atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     pthread_mutex_lock(&pool.lock);
     pool.generation++;
+    atomic_store_explicit(&pool.gate, ((uint64_t)pool.generation << 32) | GATE_OPEN, memory_order_release);
     atomic_store_explicit(&pool.ticket, ((uint64_t)pool.generation << 32) | participants, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
     run_chunks(&pool.job);
 
-    for (int spin = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) != 0 && spin < SPIN_ITERATIONS; spin++)
+    /* Every chunk is taken: wait only for the workers that joined, not for one
+     * the scheduler has not woken yet (it will find the gate closed). */
+    const uint32_t joined = close_gate();
+    for (int spin = 0; atomic_load_explicit(&pool.finished, memory_order_acquire) != joined && spin < SPIN_ITERATIONS; spin++)
         CPU_RELAX();
-    if (atomic_load_explicit(&pool.pending, memory_order_acquire) != 0) {
+    if (atomic_load_explicit(&pool.finished, memory_order_acquire) != joined) {
         pthread_mutex_lock(&pool.lock);
-        while (atomic_load_explicit(&pool.pending, memory_order_acquire) != 0)
+        while (atomic_load_explicit(&pool.finished, memory_order_acquire) != joined)
             pthread_cond_wait(&pool.done, &pool.lock);
         pthread_mutex_unlock(&pool.lock);
     }

@@ -23,7 +23,7 @@ enum {
     MIN_GRAIN_ROWS = 16,
     MAX_GRAIN_ROWS = 256,
     CHUNKS_PER_THREAD = 8,                  /* enough chunks for the pool to balance load */
-    GEMV_CHUNKS_PER_THREAD = 2              /* one token: long chunks, see grain_for */
+    GEMV_CHUNKS_PER_THREAD = 4              /* one token: long chunks, see grain_for */
 };
 
 /* The one dispatch table, indexed by psyne_ternary_kernel: the matmul and
@@ -159,8 +159,11 @@ static void run_rows(void *context, uint32_t begin, uint32_t end)
  * it gets about GEMV_CHUNKS_PER_THREAD long chunks per thread instead of ~8:
  * measured at 2 threads on Zen 4 from DRAM, 4096 x 4096 went from 87 % of a
  * streaming read with 256-row chunks to 93 % with 1024, and 11008 x 4096 from
- * 86 % to 98 % with 1376 or 2752. Two per thread rather than one still lets a
- * thread that finishes early take over part of a late one's share. */
+ * 86 % to 98 % with 1376 or 2752. Since the pool's owner no longer waits for a
+ * worker that never joined, the tail matters more than the restarts: four
+ * per thread (1024 rows for 4096 x 4096 at 1 thread, 512 at 2) measured best
+ * at 2 threads (median 0.85 of the same-run streaming read against 0.76 with
+ * two; 11008 x 4096 0.88-0.91 either way), and one thread is unaffected. */
 static uint32_t grain_for(uint32_t rows, uint32_t tokens)
 {
     const uint32_t threads = psyne_threads_get();

@@ -161,7 +161,7 @@ static void run_rows(void *context, uint32_t begin, uint32_t end)
  * streaming read with 256-row chunks to 93 % with 1024, and 11008 x 4096 from
  * 86 % to 98 % with 1376 or 2752. Since the pool's owner no longer waits for a
  * worker that never joined, the tail matters more than the restarts: four
- * per thread (1024 rows for 4096 x 4096 at 1 thread, 512 at 2) measured best
+ * per thread (512 rows for 4096 x 4096 at 2 threads) measured best
  * at 2 threads (median 0.85 of the same-run streaming read against 0.76 with
  * two; 11008 x 4096 0.88-0.91 either way), and one thread is unaffected. */
 static uint32_t grain_for(uint32_t rows, uint32_t tokens)

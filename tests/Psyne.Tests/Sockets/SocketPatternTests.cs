@@ -194,10 +194,27 @@ public class SocketPatternTests(string transport)
     [Test]
     public void Router_UnknownIdentity_DropsCounted_OrThrowsWhenMandatory()
     {
+        long metered = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Psyne" && instrument.Name == "psyne.socket.drops")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "psyne.socket.type" && (string?)tag.Value == "ROUTER")
+                    Interlocked.Add(ref metered, value);
+            }
+        });
+        listener.Start();
         using var router = new RouterSocket(Options());
         router.Bind(Endpoint(transport));
         router.SendMultipart([Bytes("nobody"), Bytes("lost")]);
         Assert.That(router.Statistics.MessagesDropped, Is.EqualTo(1));
+        Assert.That(Interlocked.Read(ref metered), Is.EqualTo(1), "the drop reaches the psyne.socket.drops counter of the Psyne meter");
         router.Options.RouterMandatory = true;
         Assert.Throws<PsyneNotFoundException>(() => router.Send(Bytes("nobody"), more: true));
     }

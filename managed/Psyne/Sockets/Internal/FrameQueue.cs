@@ -268,16 +268,14 @@ internal sealed class FrameQueue
     }
 
     /// <summary>
-    /// Consumes the frame <see cref="TryPeek"/> returned; a large frame's array goes back to the
-    /// pool unless <paramref name="keepArray"/> (the caller then owns it).
+    /// Consumes the frame <see cref="TryPeek"/> returned; a large frame's array goes back to the pool.
     /// </summary>
-    public void Consume(in QueuedFrame frame, bool keepArray = false)
+    public void Consume(in QueuedFrame frame)
     {
         if (frame.OutOfLine)
         {
             int slot = (int)(_largeRead & (LargeSlots - 1));
-            if (!keepArray)
-                Buffers.Return(_large[slot]!);
+            Buffers.Return(_large[slot]!);
             _large[slot] = null;
             Volatile.Write(ref _largeBytesRead, _largeBytesRead + _largeLengths[slot]);
             Volatile.Write(ref _largeRead, _largeRead + 1);

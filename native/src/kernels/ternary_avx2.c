@@ -12,7 +12,7 @@
  *
  * With 16 ymm registers the batched tile is 2 rows x 4 tokens (8 int16
  * accumulators, two code vectors, one activation vector, the mask); the
- * single-token tile is 4 rows sharing four activation loads per half block.
+ * single token goes one row at a time (gemv_row).
  */
 #include "kernels/ternary_internal.h"
 
@@ -23,7 +23,7 @@
 
 enum { MAX_R = 4, MAX_T = 8, FLUSH_BLOCKS = 8 };
 
-/* Prefetch distance of the single-token kernel into L2; see ternary_avx512.c. */
+/* Prefetch distance of the single-token kernel into L2; see gemv_row. */
 #define PREFETCH_BYTES 16384
 
 /* An empty asm that claims to change v: the value must sit in a register
@@ -37,15 +37,6 @@ INLINE int32_t hsum(__m256i v)
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(s);
-}
-
-INLINE void unpack4(const uint8_t *p, __m256i mask, __m256i c[4])
-{
-    const __m256i v = _mm256_load_si256((const __m256i *)p);
-    c[0] = _mm256_and_si256(v, mask);
-    c[1] = _mm256_and_si256(_mm256_srli_epi16(v, 2), mask);
-    c[2] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-    c[3] = _mm256_and_si256(_mm256_srli_epi16(v, 6), mask);
 }
 
 /* Generic tile: R rows x T tokens, codes unpacked per quarter as needed. */
@@ -161,55 +152,84 @@ INLINE void rows_tokens(const psyne__ternary_job *job, uint32_t r, uint32_t t, c
     }
 }
 
-INLINE void gemv(const psyne__ternary_job *job, uint32_t r, const int R)
+/* One token, one row: the weights stream through once, so this kernel is
+ * shaped by memory, as the AVX-512 one is (ternary_avx512.c). One row at a
+ * time keeps the weight reads a single sequential stream (measured on Zen 3,
+ * cols = 4096, weights from DRAM: 4 rows at a time, i.e. four short streams
+ * in each 4 KiB page, drew 50-55 % of a streaming read; one row with the
+ * prefetch below 83-94 %). Each weight line is prefetched into L2 (T1)
+ * PREFETCH_BYTES ahead in address order, never at or past `limit` (the end
+ * of this call's rows); T0 or 1-2 KiB did markedly worse.
+ *
+ * Unpacking takes one shift and four masks: quarters 1 and 3 stay in place,
+ * i.e. times 4 ((v & 0x0C) = 4 * code), in a second int16 sum. A lane of
+ * vpmaddubsw of such codes is in 4 * [-512, 508] (int8 -128 accepted) and
+ * that sum takes two per half block, so it is widened every GEMV_FLUSH = 4
+ * blocks (16 lanes: within [-32768, 32512]); the int32 sum, a multiple of 4,
+ * is divided exactly with an arithmetic shift at the end. */
+enum { GEMV_FLUSH = 4 };
+
+#define GEMV_HALF(h)                                                                                  \
+    do {                                                                                              \
+        const int8_t *xh = xb + 32 * (h);                                                             \
+        const __m256i x0 = _mm256_load_si256((const __m256i *)xh);                                    \
+        const __m256i x1 = _mm256_load_si256((const __m256i *)(xh + 64));                             \
+        const __m256i x2 = _mm256_load_si256((const __m256i *)(xh + 128));                            \
+        const __m256i x3 = _mm256_load_si256((const __m256i *)(xh + 192));                            \
+        __m256i v = _mm256_load_si256((const __m256i *)(wb + 32 * (h)));                             \
+        PIN(v);                                                                                       \
+        const __m256i v4 = _mm256_srli_epi16(v, 4);                                                   \
+        s0 = _mm256_add_epi16(s0, _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, mask), x0), \
+                                                   _mm256_maddubs_epi16(_mm256_and_si256(v4, mask), x2))); \
+        s1 = _mm256_add_epi16(s1, _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, mask4), x1), \
+                                                   _mm256_maddubs_epi16(_mm256_and_si256(v4, mask4), x3))); \
+    } while (0)
+
+static void gemv_row(const psyne__ternary_job *job, uint32_t r, const uint8_t *limit)
 {
-    const __m256i mask = _mm256_set1_epi8(3);
+    const __m256i mask = _mm256_set1_epi8(0x03);
+    const __m256i mask4 = _mm256_set1_epi8(0x0C);
     const __m256i ones = _mm256_set1_epi16(1);
-    const uint8_t *w[MAX_R];
-    __m256i acc[MAX_R];
-    for (int i = 0; i < R; i++) {
-        w[i] = job->packed + (size_t)(r + i) * job->row_bytes;
-        acc[i] = _mm256_setzero_si256();
-    }
-    const int8_t *x = job->x;
+    const uint8_t *w = job->packed + (size_t)r * job->row_bytes;
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     const uint32_t blocks = job->blocks;
-    for (uint32_t b0 = 0; b0 < blocks; b0 += FLUSH_BLOCKS) {
-        const uint32_t b1 = blocks - b0 < FLUSH_BLOCKS ? blocks : b0 + FLUSH_BLOCKS;
-        __m256i acc16[MAX_R];
-        for (int i = 0; i < R; i++) acc16[i] = _mm256_setzero_si256();
+    for (uint32_t b0 = 0; b0 < blocks; b0 += GEMV_FLUSH) {
+        const uint32_t b1 = blocks - b0 < GEMV_FLUSH ? blocks : b0 + GEMV_FLUSH;
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0;
         for (uint32_t b = b0; b < b1; b++) {
-            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w[i] + 64 * (size_t)b + PREFETCH_BYTES), _MM_HINT_T1);
-            for (int h = 0; h < 2; h++) {
-                const int8_t *xb = x + 256 * (size_t)b + 32 * h;
-                const __m256i x0 = _mm256_load_si256((const __m256i *)xb);
-                const __m256i x1 = _mm256_load_si256((const __m256i *)(xb + 64));
-                const __m256i x2 = _mm256_load_si256((const __m256i *)(xb + 128));
-                const __m256i x3 = _mm256_load_si256((const __m256i *)(xb + 192));
-                for (int i = 0; i < R; i++) {
-                    __m256i c[4];
-                    unpack4(w[i] + 64 * (size_t)b + 32 * h, mask, c);
-                    const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(c[0], x0), _mm256_maddubs_epi16(c[1], x1));
-                    const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(c[2], x2), _mm256_maddubs_epi16(c[3], x3));
-                    acc16[i] = _mm256_add_epi16(acc16[i], _mm256_add_epi16(s01, s23));
-                }
-            }
+            const uint8_t *wb = w + 64 * (size_t)b;
+            const int8_t *xb = job->x + 256 * (size_t)b;
+            _mm_prefetch((const char *)((size_t)(limit - wb) > PREFETCH_BYTES ? wb + PREFETCH_BYTES : wb), _MM_HINT_T1);
+            GEMV_HALF(0);
+            GEMV_HALF(1);
         }
-        for (int i = 0; i < R; i++) acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(acc16[i], ones));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(s0, ones));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(s1, ones));
     }
-    for (int i = 0; i < R; i++) psyne__ternary_store(job, 0, r + (uint32_t)i, hsum(acc[i]) - job->xsum[0]);
+    const __m256i sum = _mm256_add_epi32(acc0, _mm256_srai_epi32(acc1, 2));
+    psyne__ternary_store(job, 0, r, hsum(sum) - job->xsum[0]);
+}
+#undef GEMV_HALF
+
+/* Rows [row_begin, row_end) of one token. The first PREFETCH_BYTES of the
+ * range are requested at once: the in-loop prefetch only reaches lines that
+ * far ahead, so each chunk of the thread pool would otherwise start with a
+ * stretch of latency-bound misses. */
+static void gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
+{
+    const size_t rb = job->row_bytes;
+    const uint8_t *begin = job->packed + (size_t)row_begin * rb;
+    const uint8_t *limit = job->packed + (size_t)row_end * rb;
+    const uint8_t *head = (size_t)(limit - begin) > PREFETCH_BYTES ? begin + PREFETCH_BYTES : limit;
+    for (const uint8_t *p = begin; p < head; p += 64) _mm_prefetch((const char *)p, _MM_HINT_T1);
+    for (uint32_t r = row_begin; r < row_end; r++) gemv_row(job, r, limit);
 }
 
 void psyne__ternary_rows_avx2(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
     uint32_t r = row_begin;
     if (job->tokens == 1) {
-        for (; r + 4 <= row_end; r += 4) gemv(job, r, 4);
-        switch (row_end - r) {
-        case 3: gemv(job, r, 3); break;
-        case 2: gemv(job, r, 2); break;
-        case 1: gemv(job, r, 1); break;
-        default: break;
-        }
+        gemv_rows(job, row_begin, row_end);
         return;
     }
     for (; r + 2 <= row_end; r += 2) {

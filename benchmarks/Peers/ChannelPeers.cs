@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using System.Threading.Channels;
@@ -266,6 +267,7 @@ public sealed class PsyneInprocSpsc : IDisposable
 
     public long Errors => Interlocked.Read(ref _errors);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     public void Send(long count)
     {
         ulong sent = _sent;
@@ -295,6 +297,7 @@ public sealed class PsyneInprocSpsc : IDisposable
             drain.SpinOnce(sleep1Threshold: -1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private void Consume()
     {
         using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
@@ -373,6 +376,7 @@ public sealed class VolatilePingPong : IDisposable
             Pause();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private void Echo()
     {
         using CpuAffinity.Scope? pin = CpuAffinity.Pin(_echoCpu);

@@ -14,6 +14,7 @@ public sealed unsafe partial class Channel
     /// <returns>False when no record is ready.</returns>
     /// <exception cref="PsyneClosedException">Every record was delivered and the channel is closed (completed, its producers left, or a peer process died).</exception>
     /// <exception cref="PsyneFormatException">The ring is corrupt (a peer wrote outside its record); the channel is faulted.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
     public bool TryRead(out ChannelMessage message)
     {
         CheckConsume();
@@ -50,6 +51,7 @@ public sealed unsafe partial class Channel
 
     /// <summary>Takes the next record, waiting as long as it takes (per <see cref="WaitPolicy"/>). Allocates nothing.</summary>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
     public ChannelMessage Read() => Read(Timeout.InfiniteTimeSpan, CancellationToken.None);
 
     /// <summary>Takes the next record, waiting at most <paramref name="timeout"/>. Allocates nothing.</summary>
@@ -65,12 +67,28 @@ public sealed unsafe partial class Channel
     /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
     public ChannelMessage Read(TimeSpan timeout, CancellationToken cancellationToken)
     {
         CheckTimeout(timeout);
         if (TryRead(out ChannelMessage message))
             return message;
+        if (_spinInManaged && SpinForRecord(timeout, cancellationToken) && TryRead(out message))
+            return message;
         return ReadWaiting(timeout, cancellationToken);
+    }
+
+    /// <summary>The managed spin before libpsyne's wait (ChannelCore.SpinForRecord), in flight.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool SpinForRecord(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (timeout == TimeSpan.Zero)
+            return false;
+        if (!_core.TryEnterConsumer())
+            ThrowGate(producer: false);
+        bool ready = _core.SpinForRecord(SpinCount, _maxPauseRun, Deadline(timeout, nameof(timeout)), cancellationToken);
+        _core.ExitConsumer();
+        return ready;
     }
 
     private ChannelMessage ReadWaiting(TimeSpan timeout, CancellationToken cancellationToken)

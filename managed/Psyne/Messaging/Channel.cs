@@ -34,6 +34,8 @@ public sealed unsafe partial class Channel : IDisposable
     private readonly psyne_channel* _ptr;
     private readonly bool _canProduce;
     private readonly bool _canConsume;
+    private readonly bool _spinInManaged; // blocked calls spin in ChannelCore before libpsyne's wait
+    private readonly int _maxPauseRun;
     private int _disposed;
     private byte[]? _sink;
 
@@ -55,6 +57,8 @@ public sealed unsafe partial class Channel : IDisposable
         SpinCount = (int)info.spin_count;
         YieldCount = (int)info.yield_count;
         CreatorPid = info.creator_pid;
+        _spinInManaged = core.Fast && SpinCount > 0;
+        _maxPauseRun = WaitPolicy == WaitPolicy.Spin ? 1 : ChannelCore.MaxPauseRun;
     }
 
     // ---- opening ---------------------------------------------------------------------------

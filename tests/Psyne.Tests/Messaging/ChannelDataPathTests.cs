@@ -304,4 +304,77 @@ public unsafe class ChannelDataPathTests
         }
         return true;
     }
+
+    /// <summary>
+    /// The managed spin before libpsyne's wait: a producer that finds the ring full prefers to wait
+    /// for a quarter of it, but a consumer holding records (releasing one now and then) must not
+    /// hold it up until the spin runs out; and a reader that found the ring empty still sees the
+    /// next record. The spin budget (about a minute of pauses) outlasts the test, so a wait for the
+    /// quarter, or a spin that ignores a timeout or a cancellation, would show.
+    /// </summary>
+    [Test]
+    public void SpinningProducerTakesTheRoomAConsumerHoldingRecordsGives()
+    {
+        var longSpin = new ChannelOptions { Capacity = 4096, SpinCount = 2_000_000_000, WaitPolicy = WaitPolicy.SpinYieldFutex };
+        using Channel channel = Channel.Open(InprocUri("holding"), longSpin);
+        Assert.That(channel.Core.Fast, Is.True);
+        var held = new List<ChannelMessage>();
+        ulong written = 0;
+        while (channel.TryReserve(120, out ChannelReservation r))
+        {
+            FillAny(r.Span, written++);
+            r.Commit();
+        }
+        for (ulong i = 0; i < written; i++)
+        {
+            Assert.That(channel.TryRead(out ChannelMessage m), Is.True);
+            Assert.That(CheckAny(m.Payload, i), Is.True, $"record {i}");
+            held.Add(m);
+        }
+        // The consumer releases the oldest record once the producer is blocked; it keeps the rest.
+        var clock = Stopwatch.StartNew();
+        var releaser = new Thread(() =>
+        {
+            Thread.Sleep(50);
+            held[0].Release();
+        });
+        releaser.Start();
+        ChannelReservation next = channel.Reserve(120, TimeSpan.FromSeconds(10));
+        TimeSpan waited = clock.Elapsed;
+        FillAny(next.Span, written);
+        next.Commit();
+        releaser.Join();
+        Assert.That(waited, Is.LessThan(TimeSpan.FromSeconds(2)), "the producer waited for more room than one released record");
+        foreach (ChannelMessage m in held.Skip(1))
+            m.Release();
+        // A reader spinning on the empty ring (the growing pauses) still takes each record, in order.
+        ulong expected = 1;
+        var writer = new Thread(() =>
+        {
+            for (ulong i = written + 1; i < written + 2001; i++)
+            {
+                if (i % 100 == 0)
+                    Thread.Sleep(1); // leave the ring empty now and then
+                ChannelReservation r = channel.Reserve(120, TimeSpan.FromSeconds(10));
+                FillAny(r.Span, i);
+                r.Commit();
+            }
+        });
+        writer.Start();
+        for (ulong i = written; i < written + 2001; i++)
+        {
+            using ChannelMessage m = channel.Read(TimeSpan.FromSeconds(10));
+            Assert.That(CheckAny(m.Payload, i), Is.True, $"record {i}");
+            expected++;
+        }
+        writer.Join();
+        Assert.That(expected, Is.EqualTo(2002UL));
+
+        // The spin keeps the caller's timeout and token.
+        clock.Restart();
+        Assert.Throws<PsyneTimeoutException>(() => channel.Read(TimeSpan.FromMilliseconds(50)));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        Assert.Throws<OperationCanceledException>(() => channel.Read(Timeout.InfiniteTimeSpan, cancel.Token));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
 }

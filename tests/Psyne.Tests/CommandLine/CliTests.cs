@@ -108,6 +108,30 @@ public class CliTests
     }
 
     [Test]
+    public void Bench_channel_measures_every_case_against_its_peer_with_issue_4_targets()
+    {
+        // Real processes on both ends (the ipc readers check every byte; a wrong one fails the run).
+        ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "channel", "--json", "--budget-ms", "20");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        JsonElement[] results = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
+        Assert.That(results, Has.Length.EqualTo(Environment.ProcessorCount >= 2 ? 8 : 7));
+        foreach (JsonElement x in results)
+        {
+            Assert.That(x.GetProperty("suite").GetString(), Is.EqualTo("channel"));
+            Assert.That(x.GetProperty("value").GetDouble(), Is.GreaterThan(0), x.ToString());
+            Assert.That(x.GetProperty("peerValue").GetDouble(), Is.GreaterThan(0), x.ToString());
+            if (x.GetProperty("target").ValueKind == JsonValueKind.Number)
+                Assert.That(x.GetProperty("targetMet").GetBoolean(), Is.EqualTo(x.GetProperty("ratio").GetDouble() >= x.GetProperty("target").GetDouble()));
+        }
+        JsonElement Row(string prefix) => results.First(x => x.GetProperty("case").GetString()!.StartsWith(prefix));
+        Assert.That(Row("inproc SPSC 64 B, 2 threads").GetProperty("target").GetDouble(), Is.EqualTo(2.5));
+        Assert.That(Row("inproc SPSC 64 B, 2 threads").GetProperty("note").GetString(), Does.StartWith("target >= 50 M msg/s: "));
+        Assert.That(Row("ipc SPSC 64 B").GetProperty("note").GetString(), Does.StartWith("target >= 20 M msg/s: "));
+        Assert.That(Row("ipc ping-pong 64 B, futex").GetProperty("target").GetDouble(), Is.EqualTo(1.0));
+        Assert.That(Row("ipc 1 MiB").GetProperty("target").GetDouble(), Is.EqualTo(0.5));
+    }
+
+    [Test]
     public void Bench_sockets_table_states_each_target_and_the_method()
     {
         ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "sockets", "--budget-ms", "10");

@@ -24,7 +24,6 @@ public struct Message64
 /// </summary>
 public static class SequencedPayload
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called per message by the measured loops
     public static void Fill(Span<byte> payload, ulong sequence)
     {
         if (payload.Length >= 8)
@@ -38,7 +37,6 @@ public static class SequencedPayload
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called per message by the measured loops
     public static bool Check(ReadOnlySpan<byte> payload, ulong sequence)
     {
         if (payload.Length < 8)
@@ -269,7 +267,6 @@ public sealed class PsyneInprocSpsc : IDisposable
 
     public long Errors => Interlocked.Read(ref _errors);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     public void Send(long count)
     {
         ulong sent = _sent;
@@ -299,7 +296,6 @@ public sealed class PsyneInprocSpsc : IDisposable
             drain.SpinOnce(sleep1Threshold: -1);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private void Consume()
     {
         using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
@@ -378,7 +374,6 @@ public sealed class VolatilePingPong : IDisposable
             Pause();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private void Echo()
     {
         using CpuAffinity.Scope? pin = CpuAffinity.Pin(_echoCpu);

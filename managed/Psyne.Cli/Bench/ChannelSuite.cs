@@ -28,14 +28,24 @@ public sealed class ChannelSuite : IBenchSuite
 
     public string Description => "zero-copy channels: inproc vs System.Threading.Channels, ipc vs pipes, round trips vs a shared cache line, 1 MiB vs memcpy";
 
-    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget)
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget) => Cases(budget, "");
+
+    public bool FiltersCases => true;
+
+    /// <summary>The groups of cases with a row whose name contains <paramref name="filter"/> (e.g. "inproc", "ping-pong", "1 MiB").</summary>
+    public IEnumerable<Func<IEnumerable<BenchResult>>> Cases(TimeSpan budget, string filter)
     {
-        yield return () => InprocThroughput(budget);
-        yield return () => IpcThroughput(budget);
-        if (Environment.ProcessorCount >= 2)
+        bool Wanted(params string[] rows) => filter.Length == 0 || rows.Any(row => row.Contains(filter, StringComparison.OrdinalIgnoreCase));
+        if (Wanted("inproc SPSC 64 B, 2 threads", "inproc SPSC 64 B structs"))
+            yield return () => InprocThroughput(budget);
+        if (Wanted("ipc SPSC 64 B, 2 processes"))
+            yield return () => IpcThroughput(budget);
+        if (Environment.ProcessorCount >= 2 && Wanted("ipc ping-pong 64 B, spin policy"))
             yield return () => SpinRoundTrip(budget);
-        yield return () => FutexRoundTrip(budget);
-        yield return () => LargeMessages(budget);
+        if (Wanted("ipc ping-pong 64 B, futex policy", "ipc ping-pong 64 B, default policy"))
+            yield return () => FutexRoundTrip(budget);
+        if (Wanted("ipc 1 MiB messages"))
+            yield return () => LargeMessages(budget);
     }
 
     private static string Unique(string label) => $"bench-{Environment.ProcessId}-{label}";

@@ -63,7 +63,6 @@ internal static class ChannelPeerCommand
         Console.Out.Flush();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private static int Write(string uri, long count, int size)
     {
         using Channel channel = Channel.OpenExisting(uri, ChannelRole.Producer);
@@ -79,7 +78,6 @@ internal static class ChannelPeerCommand
         return 0;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private static int Read(string uri, long count)
     {
         using Channel channel = Channel.OpenExisting(uri, ChannelRole.Consumer);
@@ -115,7 +113,6 @@ internal static class ChannelPeerCommand
         return 0;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private static int Echo(string input, string output)
     {
         using Channel from = Channel.OpenExisting(input, ChannelRole.Consumer);
@@ -141,7 +138,6 @@ internal static class ChannelPeerCommand
         return 0;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured loops: fully optimised from the start, not OSR code
     private static int TensorRead(string uri, long count)
     {
         using Channel channel = Channel.OpenExisting(uri, ChannelRole.Consumer);

@@ -14,7 +14,7 @@ public sealed unsafe partial class Channel
     /// <returns>False when no record is ready.</returns>
     /// <exception cref="PsyneClosedException">Every record was delivered and the channel is closed (completed, its producers left, or a peer process died).</exception>
     /// <exception cref="PsyneFormatException">The ring is corrupt (a peer wrote outside its record); the channel is faulted.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public bool TryRead(out ChannelMessage message)
     {
         CheckConsume();
@@ -51,7 +51,7 @@ public sealed unsafe partial class Channel
 
     /// <summary>Takes the next record, waiting as long as it takes (per <see cref="WaitPolicy"/>). Allocates nothing.</summary>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public ChannelMessage Read() => Read(Timeout.InfiniteTimeSpan, CancellationToken.None);
 
     /// <summary>Takes the next record, waiting at most <paramref name="timeout"/>. Allocates nothing.</summary>
@@ -67,13 +67,20 @@ public sealed unsafe partial class Channel
     /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public ChannelMessage Read(TimeSpan timeout, CancellationToken cancellationToken)
     {
         CheckTimeout(timeout);
         if (TryRead(out ChannelMessage message))
             return message;
-        if (_spinInManaged && SpinForRecord(timeout, cancellationToken) && TryRead(out message))
+        return ReadSlow(timeout, cancellationToken);
+    }
+
+    /// <summary>The rest of <see cref="Read(TimeSpan, CancellationToken)"/> once the ring was empty: the managed spin, then libpsyne's wait.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChannelMessage ReadSlow(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_spinInManaged && SpinForRecord(timeout, cancellationToken) && TryRead(out ChannelMessage message))
             return message;
         return ReadWaiting(timeout, cancellationToken);
     }

@@ -18,7 +18,7 @@ public sealed unsafe partial class Channel
     /// <returns>False when the ring is full now (counted as a drop or reject under those policies).</returns>
     /// <exception cref="PsyneArgumentException">A size larger than the ring can ever hold, or a bad alignment.</exception>
     /// <exception cref="PsyneClosedException">The channel was completed, its consumers left, or a peer process died.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public bool TryReserve(int size, out ChannelReservation reservation, int alignment = 0)
     {
         CheckProduce(size, alignment);
@@ -62,7 +62,7 @@ public sealed unsafe partial class Channel
     /// </summary>
     /// <inheritdoc cref="TryReserve" path="/exception"/>
     /// <exception cref="PsyneFullException">FullPolicy.Fail and the ring is full.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public ChannelReservation Reserve(int size, int alignment = 0) =>
         Reserve(size, Timeout.InfiniteTimeSpan, CancellationToken.None, alignment);
 
@@ -79,7 +79,7 @@ public sealed unsafe partial class Channel
     /// </summary>
     /// <exception cref="PsyneTimeoutException">The ring stayed full for <paramref name="timeout"/>.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public ChannelReservation Reserve(int size, TimeSpan timeout, CancellationToken cancellationToken, int alignment = 0)
     {
         CheckProduce(size, alignment);
@@ -88,13 +88,27 @@ public sealed unsafe partial class Channel
         if (!_core.TryEnterProducer(reserving: true))
             ThrowGate(producer: true);
         byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
-        if (payload == null && _spinInManaged && FullPolicy == FullPolicy.Block && timeout != TimeSpan.Zero &&
-            _core.SpinForRoom((uint)size, (uint)alignment, SpinCount, _maxPauseRun, Deadline(timeout, nameof(timeout)), cancellationToken))
-            payload = _core.TryReserveFast((uint)size, (uint)alignment, out token);
         if (payload != null)
         {
             _core.ExitProducer();
             return new ChannelReservation(this, payload, size, token);
+        }
+        return ReserveSlow(size, alignment, timeout, cancellationToken);
+    }
+
+    /// <summary>The rest of <see cref="Reserve(int, TimeSpan, CancellationToken, int)"/> when the common case did not apply, in flight: the managed spin for room, then libpsyne.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChannelReservation ReserveSlow(int size, int alignment, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_spinInManaged && FullPolicy == FullPolicy.Block && timeout != TimeSpan.Zero &&
+            _core.SpinForRoom((uint)size, (uint)alignment, SpinCount, _maxPauseRun, Deadline(timeout, nameof(timeout)), cancellationToken))
+        {
+            byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
+            if (payload != null)
+            {
+                _core.ExitProducer();
+                return new ChannelReservation(this, payload, size, token);
+            }
         }
         return ReserveNative(size, alignment, timeout, cancellationToken);
     }

@@ -44,7 +44,7 @@ public readonly unsafe struct ChannelMessage : IDisposable
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public ReadOnlySpan<byte> Payload
     {
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
         get
         {
             if (_channel is null)
@@ -102,7 +102,7 @@ public readonly unsafe struct ChannelMessage : IDisposable
     /// <exception cref="PsyneArgumentException">Already released.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     /// <exception cref="InvalidOperationException">A default message.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public void Release()
     {
         Channel? channel = _channel;
@@ -116,7 +116,7 @@ public readonly unsafe struct ChannelMessage : IDisposable
     private static void ThrowEmpty() => throw new InvalidOperationException("This message is empty (default).");
 
     /// <summary>Releases the record (as <see cref="Release"/>); does nothing for a default message. Call one of the two, once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public void Dispose()
     {
         if (_channel is not null)

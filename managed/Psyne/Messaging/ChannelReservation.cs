@@ -50,7 +50,7 @@ public readonly unsafe ref struct ChannelReservation
     /// <summary>Publishes the whole reservation as a record of <paramref name="type"/>. Never blocks, allocates nothing; wakes a sleeping consumer.</summary>
     /// <exception cref="PsyneArgumentException">Already committed or aborted.</exception>
     /// <exception cref="InvalidOperationException">A default (empty) reservation.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public void Commit(ushort type = 0) => Commit(_span.Length, type);
 
     /// <summary>
@@ -59,7 +59,7 @@ public readonly unsafe ref struct ChannelReservation
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or larger than the reservation.</exception>
     /// <exception cref="PsyneArgumentException">Already committed or aborted.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: optimised from the first call, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public void Commit(int length, ushort type = 0)
     {
         Channel? channel = _channel;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -91,16 +91,7 @@ public sealed class ChannelSuite : IBenchSuite
             ChannelPeerCommand.WaitReady(reader);
             for (int round = 0; round < Rounds; round++)
             {
-                psyne = Math.Min(psyne, Measure.SecondsPerOperation(n =>
-                {
-                    for (long i = 0; i < n; i++)
-                    {
-                        ChannelReservation r = channel.Reserve(Small);
-                        SequencedPayload.Fill(r.Span, sent++);
-                        r.Commit();
-                    }
-                    WaitDrained(channel);
-                }, budget));
+                psyne = Math.Min(psyne, Measure.SecondsPerOperation(n => sent = WriteSequenced(channel, Small, n, sent), budget));
                 // The peer: the same messages written to a child's stdin, one write call each.
                 pipe = Math.Min(pipe, PipeStream(budget));
             }
@@ -222,16 +213,7 @@ public sealed class ChannelSuite : IBenchSuite
             ChannelPeerCommand.WaitReady(reader);
             for (int round = 0; round < Rounds; round++)
             {
-                psyne = Math.Min(psyne, Measure.SecondsPerOperation(n =>
-                {
-                    for (long i = 0; i < n; i++)
-                    {
-                        ChannelReservation r = channel.Reserve(Large);
-                        SequencedPayload.Fill(r.Span, sent++); // written in place; the reader checks every byte in place
-                        r.Commit();
-                    }
-                    WaitDrained(channel);
-                }, budget));
+                psyne = Math.Min(psyne, Measure.SecondsPerOperation(n => sent = WriteSequenced(channel, Large, n, sent), budget));
                 hot = Math.Min(hot, Measure.SecondsPerOperation(n =>
                 {
                     for (long i = 0; i < n; i++)
@@ -254,6 +236,24 @@ public sealed class ChannelSuite : IBenchSuite
             BenchResult.Throughput(Name, @case, "GB/s", Large / psyne / 1e9, "Buffer.MemoryCopy of 1 MiB blocks over 16 MiB, one thread", Large / rotating / 1e9) with { Target = 0.5 },
             BenchResult.Throughput(Name, @case, "GB/s", Large / psyne / 1e9, "Buffer.MemoryCopy of one hot 1 MiB block, one thread", Large / hot / 1e9) with { Target = 0.5 },
         ];
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> records of <paramref name="size"/> bytes, numbered from
+    /// <paramref name="first"/>, each filled in place (the reader process checks every byte in
+    /// place), then waits until the reader has taken them all. Returns the next number.
+    /// </summary>
+    private static ulong WriteSequenced(Channel channel, int size, long count, ulong first)
+    {
+        ulong sequence = first;
+        for (long i = 0; i < count; i++)
+        {
+            ChannelReservation r = channel.Reserve(size);
+            SequencedPayload.Fill(r.Span, sequence++);
+            r.Commit();
+        }
+        WaitDrained(channel);
+        return sequence;
     }
 
     /// <summary>The note of a row whose target is an absolute figure (issue 4), not a ratio.</summary>

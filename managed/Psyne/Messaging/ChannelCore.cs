@@ -136,14 +136,9 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     public byte* TryReserveFast(uint size, uint alignment, out ulong token)
     {
         token = 0;
-        if (!_fast || (alignment & (alignment - 1)) != 0 || alignment > PsyneNative.PSYNE_RECORD_MAX_ALIGNMENT)
+        if (!TryPlace(size, alignment, out ulong tail, out ulong index, out ulong payload, out ulong span))
             return null;
-        ulong a = alignment < PsyneNative.PSYNE_RECORD_ALIGNMENT ? PsyneNative.PSYNE_RECORD_ALIGNMENT : alignment;
         byte* region = _region;
-        ulong tail = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET);
-        ulong index = tail & _mask;
-        ulong payload = (index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + a - 1) & ~(a - 1);
-        ulong span = (payload - index + size + 7) & ~7UL;
         ulong capacity = _capacity;
         // The gate (closed, faulted) and this handle's shutdown go to libpsyne for their errors.
         if ((tail & 7) != 0 || index + span > capacity ||
@@ -162,6 +157,25 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
         Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET), tail + span);
         token = tail;
         return _data + payload;
+    }
+
+    /// <summary>
+    /// Where a record of <paramref name="size"/> bytes would go at the tail: its position, its
+    /// index in the data area, its payload's index and its span. False: not an SPSC ring on the
+    /// managed path, or an alignment libpsyne must judge (not a power of two, or too large).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryPlace(uint size, uint alignment, out ulong tail, out ulong index, out ulong payload, out ulong span)
+    {
+        tail = index = payload = span = 0;
+        if (!_fast || (alignment & (alignment - 1)) != 0 || alignment > PsyneNative.PSYNE_RECORD_MAX_ALIGNMENT)
+            return false;
+        ulong a = alignment < PsyneNative.PSYNE_RECORD_ALIGNMENT ? PsyneNative.PSYNE_RECORD_ALIGNMENT : alignment;
+        tail = *(ulong*)(_region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET);
+        index = tail & _mask;
+        payload = (index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + a - 1) & ~(a - 1);
+        span = (payload - index + size + 7) & ~7UL;
+        return true;
     }
 
     /// <summary>Re-reads the release head (checked: a corrupt ring goes to libpsyne); true when the record fits now.</summary>
@@ -341,14 +355,9 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     /// <param name="cancellationToken">As for <see cref="SpinForRecord"/>.</param>
     public bool SpinForRoom(uint size, uint alignment, int pauses, int maxRun, long deadline, CancellationToken cancellationToken)
     {
-        if (!_fast || (alignment & (alignment - 1)) != 0 || alignment > PsyneNative.PSYNE_RECORD_MAX_ALIGNMENT || _shut)
+        if (_shut || !TryPlace(size, alignment, out ulong tail, out ulong index, out _, out ulong span))
             return false;
-        ulong a = alignment < PsyneNative.PSYNE_RECORD_ALIGNMENT ? PsyneNative.PSYNE_RECORD_ALIGNMENT : alignment;
         byte* region = _region;
-        ulong tail = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET);
-        ulong index = tail & _mask;
-        ulong payload = (index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + a - 1) & ~(a - 1);
-        ulong span = (payload - index + size + 7) & ~7UL;
         if ((tail & 7) != 0 || index + span > _capacity)
             return false; // the record wraps: libpsyne writes the padding
         ulong end = tail + span + PsyneNative.PSYNE_RECORD_HEADER_BYTES;

@@ -211,17 +211,11 @@ static void gemv_row(const psyne__ternary_job *job, uint32_t r, const uint8_t *l
 }
 #undef GEMV_HALF
 
-/* Rows [row_begin, row_end) of one token. The first PREFETCH_BYTES of the
- * range are requested at once: the in-loop prefetch only reaches lines that
- * far ahead, so each chunk of the thread pool would otherwise start with a
- * stretch of latency-bound misses. */
+/* Rows [row_begin, row_end) of one token, the first PREFETCH_BYTES requested at once. */
 static void gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
-    const size_t rb = job->row_bytes;
-    const uint8_t *begin = job->packed + (size_t)row_begin * rb;
-    const uint8_t *limit = job->packed + (size_t)row_end * rb;
-    const uint8_t *head = (size_t)(limit - begin) > PREFETCH_BYTES ? begin + PREFETCH_BYTES : limit;
-    for (const uint8_t *p = begin; p < head; p += 64) _mm_prefetch((const char *)p, _MM_HINT_T1);
+    const uint8_t *limit = psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes,
+                                                        job->packed + (size_t)row_end * job->row_bytes, PREFETCH_BYTES);
     for (uint32_t r = row_begin; r < row_end; r++) gemv_row(job, r, limit);
 }
 

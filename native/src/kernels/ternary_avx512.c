@@ -242,17 +242,12 @@ INLINE void vnni_gemv(const psyne__ternary_job *job, uint32_t r, const int R, co
     }
 }
 
-/* Rows [row_begin, row_end) of one token: the first PREFETCH_BYTES of the
- * range are requested at once (the in-loop prefetch only reaches lines that
- * far ahead, so a range would otherwise start with a stretch of latency-bound
- * misses: one per chunk of the thread pool), then GEMV_R rows at a time. */
+/* Rows [row_begin, row_end) of one token, the first PREFETCH_BYTES requested
+ * at once, then GEMV_R rows at a time. */
 static void vnni_gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
-    const size_t rb = job->row_bytes;
-    const uint8_t *begin = job->packed + (size_t)row_begin * rb;
-    const uint8_t *limit = job->packed + (size_t)row_end * rb;
-    const uint8_t *head = (size_t)(limit - begin) > PREFETCH_BYTES ? begin + PREFETCH_BYTES : limit;
-    for (const uint8_t *p = begin; p < head; p += 64) _mm_prefetch((const char *)p, _MM_HINT_T1);
+    const uint8_t *limit = psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes,
+                                                        job->packed + (size_t)row_end * job->row_bytes, PREFETCH_BYTES);
     uint32_t r = row_begin;
     for (; r + GEMV_R <= row_end; r += GEMV_R) vnni_gemv(job, r, GEMV_R, limit);
     for (; r < row_end; r++) vnni_gemv(job, r, 1, limit);

@@ -123,6 +123,17 @@ static inline void psyne__ternary_store(const psyne__ternary_job *job, uint32_t 
     else job->acc[index] = value;
 }
 
+/* Requests the first `bytes` of a GEMV's weight range [begin, limit) into L2
+ * at once (prefetcht1). The kernels' in-loop prefetch only reaches lines that
+ * far ahead, so each chunk of the thread pool would otherwise start with a
+ * stretch of latency-bound misses. */
+static inline const uint8_t *psyne__ternary_prefetch_head(const uint8_t *begin, const uint8_t *limit, size_t bytes)
+{
+    const uint8_t *head = (size_t)(limit - begin) > bytes ? begin + bytes : limit;
+    for (const uint8_t *p = begin; p < head; p += 64) __builtin_prefetch(p, 0, 2);
+    return limit;
+}
+
 void psyne__ternary_rows_scalar(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end);
 float psyne__absmax_scalar(const float *x, size_t n, int *nonfinite);
 void psyne__quantize_scalar(const float *x, uint32_t cols, float absmax, int8_t *xq);

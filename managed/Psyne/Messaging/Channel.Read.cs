@@ -18,12 +18,13 @@ public sealed unsafe partial class Channel
     public bool TryRead(out ChannelMessage message)
     {
         CheckConsume();
-        if (!_core.TryEnterConsumer())
+        ChannelCore core = _core; // in a local: the JIT would reload the field after every store into the ring
+        if (!core.TryEnterConsumer())
             ThrowGate(producer: false);
-        byte* data = _core.TryReadFast(out uint length, out ushort type, out ulong token);
+        byte* data = core.TryReadFast(out uint length, out ushort type, out ulong token);
         if (data != null)
         {
-            _core.ExitConsumer();
+            core.ExitConsumer();
             message = new ChannelMessage(this, data, length, type, token);
             return true;
         }
@@ -162,10 +163,11 @@ public sealed unsafe partial class Channel
     internal void Release(void* data, uint length, ushort type, ulong token)
     {
         ThrowIfDisposed();
-        if (!_core.TryEnterConsumer())
+        ChannelCore core = _core;
+        if (!core.TryEnterConsumer())
             ThrowGate(producer: false);
-        if (_core.TryReleaseFast(data, token))
-            _core.ExitConsumer();
+        if (core.TryReleaseFast(data, token))
+            core.ExitConsumer();
         else
             ReleaseNative(data, length, type, token);
     }

@@ -85,12 +85,14 @@ public sealed unsafe partial class Channel
         CheckProduce(size, alignment);
         CheckTimeout(timeout);
         // First the common case in place; when the consumer keeps up, that is all it takes.
-        if (!_core.TryEnterProducer(reserving: true))
+        // (The core in a local: the JIT would reload the field after every store into the ring.)
+        ChannelCore core = _core;
+        if (!core.TryEnterProducer(reserving: true))
             ThrowGate(producer: true);
-        byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
+        byte* payload = core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
         if (payload != null)
         {
-            _core.ExitProducer();
+            core.ExitProducer();
             return new ChannelReservation(this, payload, size, token);
         }
         return ReserveSlow(size, alignment, timeout, cancellationToken);
@@ -199,10 +201,11 @@ public sealed unsafe partial class Channel
     internal void Commit(byte* payload, int capacity, ulong token, int length, ushort type)
     {
         ThrowIfDisposed();
-        if (!_core.TryEnterProducer(reserving: false))
+        ChannelCore core = _core;
+        if (!core.TryEnterProducer(reserving: false))
             ThrowGate(producer: true);
-        if (_core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))
-            _core.ExitProducer();
+        if (core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))
+            core.ExitProducer();
         else
             CommitNative(payload, capacity, token, length, type);
     }

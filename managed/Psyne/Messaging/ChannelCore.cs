@@ -192,11 +192,12 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryCommitFast(byte* payload, uint capacity, ulong token, uint length, ushort type)
     {
+        byte* data = _data;
         ulong index = token & _mask;
-        ulong skipBytes = (ulong)(payload - _data) - index - PsyneNative.PSYNE_RECORD_HEADER_BYTES;
+        ulong skipBytes = (ulong)(payload - data) - index - PsyneNative.PSYNE_RECORD_HEADER_BYTES;
         if (!_fast || length != capacity || ((token | skipBytes) & 7) != 0 || skipBytes > 8 * PsyneNative.PSYNE_RECORD_MAX_SKIP)
             return false;
-        ulong* header = (ulong*)(_data + index);
+        ulong* header = (ulong*)(data + index);
         if (*header != 0)
             return false;
         // The header last, with release semantics: a consumer that sees it sees the payload.
@@ -218,17 +219,18 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
         token = 0;
         if (!_fast)
             return null;
-        byte* region = _region;
+        byte* region = _region, data = _data;
+        ulong capacity = _capacity;
         ulong head = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET);
         ulong index = head & _mask;
-        ulong h = Volatile.Read(ref *(ulong*)(_data + index));
+        ulong h = Volatile.Read(ref *(ulong*)(data + index));
         ulong skip = h >> 56;
         if ((h & (0xFFUL << 48)) != HeaderCommitted || skip > PsyneNative.PSYNE_RECORD_MAX_SKIP || (head & 7) != 0)
             return null;
         uint len = (uint)h;
         ulong span = (PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip + len + 7) & ~7UL;
-        if (span > _capacity - index ||
-            head + span - *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET) > _capacity)
+        if (span > capacity - index ||
+            head + span - *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET) > capacity)
             return null;
         *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET) = head + span;
         *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_MESSAGES_READ_OFFSET) += 1;
@@ -236,7 +238,7 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
         length = len;
         type = (ushort)(h >> 32);
         token = head;
-        return _data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip;
+        return data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip;
     }
 
     /// <summary>Releases the oldest record held (the usual case). False: call libpsyne (out of order, markers ahead, released twice).</summary>
@@ -245,20 +247,21 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     {
         if (!_fast)
             return false;
-        byte* region = _region;
+        byte* region = _region, ring = _data;
+        ulong capacity = _capacity;
         ulong release = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET);
         ulong head = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET);
-        if (position != release || (position & 7) != 0 || position >= head || head - position > _capacity)
+        if (position != release || (position & 7) != 0 || position >= head || head - position > capacity)
             return false;
         ulong index = position & _mask;
-        ulong h = *(ulong*)(_data + index);
+        ulong h = *(ulong*)(ring + index);
         ulong skip = h >> 56;
         if ((h & (0xFFUL << 48)) != HeaderCommitted || skip > PsyneNative.PSYNE_RECORD_MAX_SKIP)
             return false;
         ulong span = (PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip + (uint)h + 7) & ~7UL;
         // Records behind it (read, maybe released out of order) need libpsyne's sweep over markers.
-        if (span > _capacity - index || position + span != head ||
-            data != _data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip)
+        if (span > capacity - index || position + span != head ||
+            data != ring + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip)
             return false;
         Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET), position + span);
         if (_wake)

@@ -94,7 +94,12 @@ public sealed record ChannelOptions
     /// <summary>What a producer gets when the ring is full. Default <see cref="FullPolicy.Block"/>.</summary>
     public FullPolicy FullPolicy { get; init; } = FullPolicy.Block;
 
-    /// <summary>Polls before yielding (<see cref="WaitPolicy.SpinYield"/>, <see cref="WaitPolicy.SpinYieldFutex"/>). Default 2000.</summary>
+    /// <summary>
+    /// Polls before yielding (<see cref="WaitPolicy.SpinYield"/>, <see cref="WaitPolicy.SpinYieldFutex"/>). Default 2000.
+    /// On SPSC channels a blocked call first spends up to this many CPU pauses spinning in managed
+    /// code (looks at the ring spaced by doubling pauses, except under <see cref="WaitPolicy.Spin"/>),
+    /// then libpsyne's wait polls this many times before it yields.
+    /// </summary>
     public int SpinCount { get; init; } = PsyneNative.PSYNE_CHANNEL_DEFAULT_SPIN_COUNT;
 
     /// <summary>Yields before sleeping (<see cref="WaitPolicy.SpinYieldFutex"/>). Default 50.</summary>

@@ -274,8 +274,9 @@ internal sealed unsafe class ChannelCore : PsyneSafeHandle
     // Before a blocked call goes to libpsyne's wait (which spins, yields, then sleeps on a futex),
     // each side spins here with pauses that double up to MaxPauseRun. Polling the line the other
     // side is writing, once per record, made both sides hand cache lines back and forth in
-    // lockstep: in the benchmark 3.5-17 M msg/s, bimodal, against 50+ M once each side lets the
-    // other run ahead. So a consumer that found the ring empty looks again only after a growing
+    // lockstep: the per-message benchmark swung between 3.5 and 17 M msg/s from run to run, and
+    // held ~17-24 M once each side let the other run ahead (before the entry points were
+    // inlined). So a consumer that found the ring empty looks again only after a growing
     // pause, and a producer that found it full waits, within the same budget, until a quarter of
     // the ring is free, not until one record fits. Both give up to libpsyne early when the gate
     // closes. Under WaitPolicy.Spin, chosen for latency, the looks stay one pause apart (a growing

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -76,18 +77,28 @@ public static class SequencedPayload
 /// <summary>The values of tensor number <c>sequence</c> in the demo and the multi-process tests: cheap to make, different in every element and tensor.</summary>
 public static class TensorPattern
 {
-    private const int Period = 1 << 16;
-    private static readonly float[] Ramp = Enumerable.Range(0, Period).Select(j => j * 0.25f).ToArray();
-
-    /// <summary><c>data[i] = sequence % 1000 + (i &amp; 0xFFFF) * 0.25f</c>, vectorised (TensorPrimitives.Add).</summary>
+    /// <summary>
+    /// <c>data[i] = sequence % 1000 + (i &amp; 0xFFFF) * 0.25f</c>, eight floats at a time. Fully
+    /// optimised from the first call: the demo calls it ~70 times, too few for tiered compilation
+    /// to reach optimised code within the demo (it ran at ~1 GB/s). Every operation is exact but
+    /// the one addition, as in the scalar form, so both give the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill(Span<float> data, long sequence)
     {
         float offset = sequence % 1000;
-        for (int start = 0; start < data.Length; start += Period)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            Span<float> block = data.Slice(start, Math.Min(Period, data.Length - start));
-            System.Numerics.Tensors.TensorPrimitives.Add(Ramp.AsSpan(0, block.Length), offset, block);
+            Vector256<float> lanes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
+            Vector256<float> quarter = Vector256.Create(0.25f), offsets = Vector256.Create(offset);
+            ref float d = ref MemoryMarshal.GetReference(data);
+            // i is a multiple of 8, and so is the period 0x10000: the eight lanes never wrap.
+            for (; i + 8 <= data.Length; i += 8)
+                (offsets + (Vector256.Create((float)(i & 0xFFFF)) + lanes) * quarter).StoreUnsafe(ref d, (nuint)i);
         }
+        for (; i < data.Length; i++)
+            data[i] = offset + (i & 0xFFFF) * 0.25f;
     }
 }
 

@@ -214,8 +214,8 @@ static void gemv_row(const psyne__ternary_job *job, uint32_t r, const uint8_t *l
 /* Rows [row_begin, row_end) of one token, the first PREFETCH_BYTES requested at once. */
 static void gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
-    const uint8_t *limit = psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes,
-                                                        job->packed + (size_t)row_end * job->row_bytes, PREFETCH_BYTES);
+    const uint8_t *limit = job->packed + (size_t)row_end * job->row_bytes;
+    psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes, limit, PREFETCH_BYTES);
     for (uint32_t r = row_begin; r < row_end; r++) gemv_row(job, r, limit);
 }
 

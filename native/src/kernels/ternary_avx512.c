@@ -246,8 +246,8 @@ INLINE void vnni_gemv(const psyne__ternary_job *job, uint32_t r, const int R, co
  * at once, then GEMV_R rows at a time. */
 static void vnni_gemv_rows(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end)
 {
-    const uint8_t *limit = psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes,
-                                                        job->packed + (size_t)row_end * job->row_bytes, PREFETCH_BYTES);
+    const uint8_t *limit = job->packed + (size_t)row_end * job->row_bytes;
+    psyne__ternary_prefetch_head(job->packed + (size_t)row_begin * job->row_bytes, limit, PREFETCH_BYTES);
     uint32_t r = row_begin;
     for (; r + GEMV_R <= row_end; r += GEMV_R) vnni_gemv(job, r, GEMV_R, limit);
     for (; r < row_end; r++) vnni_gemv(job, r, 1, limit);

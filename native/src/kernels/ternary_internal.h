@@ -127,11 +127,10 @@ static inline void psyne__ternary_store(const psyne__ternary_job *job, uint32_t 
  * at once (prefetcht1). The kernels' in-loop prefetch only reaches lines that
  * far ahead, so each chunk of the thread pool would otherwise start with a
  * stretch of latency-bound misses. */
-static inline const uint8_t *psyne__ternary_prefetch_head(const uint8_t *begin, const uint8_t *limit, size_t bytes)
+static inline void psyne__ternary_prefetch_head(const uint8_t *begin, const uint8_t *limit, size_t bytes)
 {
     const uint8_t *head = (size_t)(limit - begin) > bytes ? begin + bytes : limit;
     for (const uint8_t *p = begin; p < head; p += 64) __builtin_prefetch(p, 0, 2);
-    return limit;
 }
 
 void psyne__ternary_rows_scalar(const psyne__ternary_job *job, uint32_t row_begin, uint32_t row_end);

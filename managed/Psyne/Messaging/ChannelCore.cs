@@ -21,7 +21,7 @@ namespace Psyne.Messaging;
 /// <para>The SafeHandle base still frees the native handle from its finalizer when every
 /// <see cref="Channel"/> that used it was forgotten without Dispose.</para>
 /// </remarks>
-internal sealed unsafe class ChannelCore : PsyneSafeHandle
+internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
 {
     internal const int GateClosing = 1;
     internal const int GateNoConsumers = 2;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Psyne.Interop;
@@ -192,6 +193,89 @@ public unsafe class ChannelBatchTests
         Assert.That(ch.TryReadBatch<long>(into), Is.EqualTo(1));
         Assert.That(into[0], Is.EqualTo(4));
         Assert.That(ch.TryReadBatch<long>(into), Is.Zero, "empty");
+    }
+
+    /// <summary>
+    /// Waits that sleep at once: a reader asleep on an empty ring must be woken by a managed batch
+    /// write, and a writer asleep on a full ring by a managed batch read. A missed wake-up costs a
+    /// whole wait slice (50 ms); a few scheduler delays that long are tolerated.
+    /// </summary>
+    [Test]
+    public void SleepersAreWokenByManagedBatches()
+    {
+        var sleepAtOnce = new ChannelOptions { Capacity = 4096, SpinCount = 0, YieldCount = 0 };
+        using Channel ping = Channel.Open($"inproc://{UniqueName("bping")}", sleepAtOnce);
+        using Channel pong = Channel.Open($"inproc://{UniqueName("bpong")}", sleepAtOnce);
+        Assert.That(ping.Core.Fast && pong.Core.Fast, Is.True);
+        const int rounds = 1000;
+        Exception? echoError = null;
+        var echo = new Thread(() =>
+        {
+            try
+            {
+                var got = new long[4];
+                for (int i = 0; i < rounds; i++)
+                {
+                    got[0] = ping.Read<long>(TimeSpan.FromSeconds(10)); // sleeps; woken by WriteBatch
+                    pong.WriteBatch<long>(got.AsSpan(0, 1));
+                }
+            }
+            catch (Exception e)
+            {
+                echoError = e;
+            }
+        });
+        echo.Start();
+        int slow = 0;
+        var clock = new Stopwatch();
+        for (long i = 0; i < rounds; i++)
+        {
+            clock.Restart();
+            ping.WriteBatch<long>([i]);
+            Assert.That(pong.Read<long>(TimeSpan.FromSeconds(10)), Is.EqualTo(i));
+            if (clock.Elapsed >= TimeSpan.FromMilliseconds(40))
+                slow++;
+        }
+        echo.Join();
+        Assert.That(echoError, Is.Null);
+        Assert.That(ping.GetStatistics().ConsumerStalls, Is.GreaterThan(0), "the reads slept");
+        Assert.That(slow, Is.LessThanOrEqualTo(3), "round trips that waited a whole slice: missed wake-ups");
+
+        // Space: the writer runs far ahead and sleeps on the full ring; each batch read must wake it.
+        using Channel narrow = Channel.Open($"inproc://{UniqueName("bnarrow")}", sleepAtOnce);
+        const int records = 50_000;
+        int slowWrites = 0;
+        var writer = new Thread(() =>
+        {
+            var batch = new long[50];
+            var writeClock = new Stopwatch();
+            for (long sent = 0; sent < records; sent += batch.Length)
+            {
+                for (int i = 0; i < batch.Length; i++)
+                    batch[i] = sent + i;
+                writeClock.Restart();
+                narrow.WriteBatch<long>(batch);
+                if (writeClock.Elapsed >= TimeSpan.FromMilliseconds(40))
+                    slowWrites++;
+            }
+        });
+        writer.Start();
+        var into = new long[16];
+        var wait = Stopwatch.StartNew();
+        for (long next = 0; next < records;)
+        {
+            int n = narrow.TryReadBatch<long>(into);
+            for (int i = 0; i < n; i++, next++)
+                Assert.That(into[i], Is.EqualTo(next));
+            if (n == 0)
+            {
+                Assert.That(wait.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "the writer stopped");
+                Thread.Sleep(1); // let the writer fill the ring and go to sleep
+            }
+        }
+        writer.Join();
+        Assert.That(narrow.GetStatistics().ProducerStalls, Is.GreaterThan(0), "the producer slept for space");
+        Assert.That(slowWrites, Is.LessThanOrEqualTo(3), "batch writes that waited a whole slice: missed wake-ups");
     }
 
     [Test]

@@ -230,7 +230,7 @@ public sealed unsafe partial class Channel
     /// update per 64 (on SPSC channels, per call). Never blocks; allocates nothing; copies each value once.
     /// </summary>
     /// <returns>How many were read (0 when none is ready).</returns>
-    /// <exception cref="PsyneFormatException">A record is not <c>sizeof(T)</c> bytes (the batch is released).</exception>
+    /// <exception cref="PsyneFormatException">A record is not <c>sizeof(T)</c> bytes. On SPSC channels the values before it are returned first, and the call that meets it releases that record only; elsewhere the batch holding it is released.</exception>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
     public int TryReadBatch<T>(Span<T> destination) where T : unmanaged
     {
@@ -244,22 +244,21 @@ public sealed unsafe partial class Channel
                 ThrowGate(producer: false);
             if (_core.Fast)
             {
-                // SPSC: every ready record in one pass over the ring, in managed code; libpsyne
-                // takes one record where the pass stopped at something else (padding, a record
-                // held before it, a record of another size), so a bad record costs only itself.
+                // SPSC: every ready record in one pass over the ring, in managed code. Where the
+                // pass stops at something libpsyne must judge (padding, a record held before it,
+                // a record of another size), the values read so far are returned first; a call
+                // that starts there takes that one record through libpsyne, so a record of
+                // another size costs only itself.
                 int fast = _core.TryReadBatchFast(destination[total..], out bool irregular);
-                if (fast == 0 && irregular)
+                if (fast > 0 || !irregular || total > 0)
                 {
-                    bool? one = TryReadOneNative(ref destination[total], throwIfClosed: total == 0);
-                    if (one is null)
-                        break;
-                    total++;
-                    continue;
+                    _core.ExitConsumer();
+                    return total + fast;
                 }
-                _core.ExitConsumer();
-                total += fast;
-                if (!irregular)
-                    break; // empty, or the destination is full
+                if (!TryReadNative(out ChannelMessage one)) // leaves the bracket
+                    return 0;
+                destination[0] = TakeValue<T>(one);
+                total = 1;
                 continue;
             }
             psyne_status s = PsyneNative.psyne_channel_try_read_batch(_ptr, want, records, &got);
@@ -294,36 +293,5 @@ public sealed unsafe partial class Channel
                 break;
         }
         return total;
-    }
-
-    /// <summary>
-    /// In flight (and leaves it): takes one record through libpsyne into <paramref name="value"/>
-    /// and releases it. Null: none is ready (or the channel closed and <paramref name="throwIfClosed"/>
-    /// is false). A record of another size is released and raised as a <see cref="PsyneFormatException"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool? TryReadOneNative<T>(ref T value, bool throwIfClosed) where T : unmanaged
-    {
-        psyne_record r;
-        psyne_status s = PsyneNative.psyne_channel_try_read(_ptr, &r);
-        if (s != psyne_status.PSYNE_OK)
-        {
-            _core.ExitConsumer();
-            if (s == psyne_status.PSYNE_E_TIMEOUT || (s == psyne_status.PSYNE_E_CLOSED && !throwIfClosed))
-                return null;
-            NativeStatus.Throw(s);
-        }
-        bool fits = r.length == (uint)sizeof(T);
-        if (fits)
-            value = Unsafe.ReadUnaligned<T>(r.data);
-        s = PsyneNative.psyne_channel_release(_ptr, &r);
-        _core.ExitConsumer();
-        NativeStatus.ThrowIfFailed(s);
-        if (!fits)
-        {
-            throw new PsyneFormatException(
-                $"channel {Uri}: a record of {r.length} bytes cannot be read as {typeof(T).Name} ({sizeof(T)} bytes); the record was released.");
-        }
-        return true;
     }
 }

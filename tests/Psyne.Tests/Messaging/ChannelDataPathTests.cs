@@ -245,15 +245,13 @@ public unsafe class ChannelDataPathTests
     {
         const int count = 300_000;
         string uri = $"ipc://{UniqueName(thisProcessWrites ? "mw" : "mr")}";
-        var nativeOnly = new Dictionary<string, string> { ["PSYNE_MANAGED_DATA_PATH"] = "0" };
         // A 64 KiB ring of 72-byte records: a lap ends in padding, and the ring wraps 330 times.
         var options = new ChannelOptions { Capacity = 1 << 16 };
         if (thisProcessWrites)
         {
             using Channel producer = Channel.Create(uri, options, ChannelRole.Producer);
             Assert.That(producer.Core.Fast, Is.True);
-            using PeerProcess reader = PeerProcess.StartWith(nativeOnly, "read", uri);
-            reader.WaitReady();
+            using PeerProcess reader = PeerProcess.StartOnLibpsynesPath("read", uri);
             for (ulong i = 0; i < count; i++)
             {
                 ChannelReservation r = producer.Reserve(64, TimeSpan.FromSeconds(30));
@@ -261,24 +259,21 @@ public unsafe class ChannelDataPathTests
                 r.Commit();
             }
             producer.Dispose();
-            Assert.That(reader.ReadLine(), Is.EqualTo($"read {count} errors 0 bytes {count * 64L}"), reader.Stderr);
-            Assert.That(reader.WaitForExit(), Is.Zero, reader.Stderr);
+            reader.ExpectSummary($"read {count} errors 0 bytes {count * 64L}");
         }
         else
         {
             using Channel consumer = Channel.Create(uri, options, ChannelRole.Consumer);
             Assert.That(consumer.Core.Fast, Is.True);
-            using PeerProcess writer = PeerProcess.StartWith(nativeOnly, "write", uri, "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64");
-            writer.WaitReady();
+            using PeerProcess writer = PeerProcess.StartOnLibpsynesPath("write", uri, "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64");
             for (int i = 0; i < count; i++)
             {
                 using ChannelMessage m = consumer.Read(TimeSpan.FromSeconds(30));
                 if (m.Length != 64 || !Check(m.Payload, (ulong)i))
                     Assert.Fail($"message {i} is wrong: {m.Length} bytes");
             }
-            Assert.That(writer.ReadLine(), Is.EqualTo($"wrote {count}"), writer.Stderr);
             Assert.Throws<PsyneClosedException>(() => consumer.Read(TimeSpan.FromSeconds(30)));
-            Assert.That(writer.WaitForExit(), Is.Zero, writer.Stderr);
+            writer.ExpectSummary($"wrote {count}");
         }
     }
 

@@ -73,6 +73,14 @@ internal sealed class PeerProcess : IDisposable
     public static PeerProcess StartWith(IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
         StartCommand("channel-peer", environment, arguments);
 
+    /// <summary>Starts the channel peer with every call through libpsyne (<c>PSYNE_MANAGED_DATA_PATH=0</c>) and waits until it is ready.</summary>
+    public static PeerProcess StartOnLibpsynesPath(params string[] arguments)
+    {
+        PeerProcess peer = StartWith(new Dictionary<string, string> { ["PSYNE_MANAGED_DATA_PATH"] = "0" }, arguments);
+        peer.WaitReady();
+        return peer;
+    }
+
     /// <summary>Starts the CLI's hidden peer command <paramref name="command"/> (channel-peer, socket-peer).</summary>
     public static PeerProcess StartCommand(string command, params string[] arguments) => StartCommand(command, null, arguments);
 
@@ -114,6 +122,13 @@ internal sealed class PeerProcess : IDisposable
     }
 
     public void WaitReady() => Assert.That(ReadLine(), Is.EqualTo("ready"), Stderr);
+
+    /// <summary>The peer's last line is <paramref name="summary"/>, and it exits with 0.</summary>
+    public void ExpectSummary(string summary)
+    {
+        Assert.That(ReadLine(), Is.EqualTo(summary), Stderr);
+        Assert.That(WaitForExit(), Is.Zero, Stderr);
+    }
 
     /// <summary>kill -9, and waits until the process is gone.</summary>
     public void Kill()

@@ -226,9 +226,7 @@ public sealed class ThreadingChannelsSpsc : IDisposable
             }
         }
         _sent = sent;
-        var drain = new SpinWait();
-        while (Volatile.Read(ref _consumed.Value) != sent)
-            drain.SpinOnce(sleep1Threshold: -1);
+        PaddedCounter.WaitUntilConsumed(ref _consumed, sent);
     }
 
     private void Consume()
@@ -238,14 +236,7 @@ public sealed class ThreadingChannelsSpsc : IDisposable
         long expected = 0;
         while (true)
         {
-            if (reader.TryRead(out Message64 message))
-            {
-                if (message.Sequence != expected)
-                    Interlocked.Increment(ref _errors);
-                expected = message.Sequence + 1;
-                Volatile.Write(ref _consumed.Value, expected);
-                continue;
-            }
+            expected = TakeReady(reader, expected);
             var spin = new SpinWait();
             while (!reader.TryPeek(out _) && !spin.NextSpinWillYield)
                 spin.SpinOnce(sleep1Threshold: -1);
@@ -257,6 +248,20 @@ public sealed class ThreadingChannelsSpsc : IDisposable
                     return;
             }
         }
+    }
+
+    /// <summary>Takes and checks every message ready now (the consumer's hot loop, in a method of its own as in PsyneInprocSpsc).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long TakeReady(ChannelReader<Message64> reader, long expected)
+    {
+        while (reader.TryRead(out Message64 message))
+        {
+            if (message.Sequence != expected)
+                Interlocked.Increment(ref _errors);
+            expected = message.Sequence + 1;
+            Volatile.Write(ref _consumed.Value, expected);
+        }
+        return expected;
     }
 
     public void Dispose()
@@ -305,31 +310,39 @@ public sealed class PsyneInprocSpsc : IDisposable
 
     public void Send(long count)
     {
-        ulong sent = _sent;
-        if (_batch)
+        _sent = _batch ? SendBatches(_sent, count) : SendInPlace(_sent, count);
+        PaddedCounter.WaitUntilConsumed(ref _consumed, (long)_sent);
+    }
+
+    // Each loop in a method of its own, as an application's send loop would be: the JIT allocates
+    // registers per method, and the drain's spin (a call into the runtime) kept beside the loop
+    // pushed the loop's values onto the stack.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong SendInPlace(ulong sent, long count)
+    {
+        PsyneChannel channel = _channel;
+        int size = _size;
+        for (long i = 0; i < count; i++)
         {
-            for (long done = 0; done < count;)
-            {
-                int n = (int)Math.Min(Batch, count - done);
-                for (int i = 0; i < n; i++)
-                    _out[i].Sequence = (long)sent++;
-                _channel.WriteBatch<Message64>(_out.AsSpan(0, n));
-                done += n;
-            }
+            ChannelReservation r = channel.Reserve(size);
+            SequencedPayload.Fill(r.Span, sent++);
+            r.Commit();
         }
-        else
+        return sent;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong SendBatches(ulong sent, long count)
+    {
+        for (long done = 0; done < count;)
         {
-            for (long i = 0; i < count; i++)
-            {
-                ChannelReservation r = _channel.Reserve(_size);
-                SequencedPayload.Fill(r.Span, sent++);
-                r.Commit();
-            }
+            int n = (int)Math.Min(Batch, count - done);
+            for (int i = 0; i < n; i++)
+                _out[i].Sequence = (long)sent++;
+            _channel.WriteBatch<Message64>(_out.AsSpan(0, n));
+            done += n;
         }
-        _sent = sent;
-        var drain = new SpinWait();
-        while ((ulong)Volatile.Read(ref _consumed.Value) != sent)
-            drain.SpinOnce(sleep1Threshold: -1);
+        return sent;
     }
 
     private void Consume()
@@ -355,17 +368,27 @@ public sealed class PsyneInprocSpsc : IDisposable
                 Volatile.Write(ref _consumed.Value, (long)expected);
             }
             while (true)
-            {
-                ChannelMessage message = _channel.Read();
-                if (!SequencedPayload.Check(message.Payload, expected))
-                    Interlocked.Increment(ref _errors);
-                message.Release();
-                Volatile.Write(ref _consumed.Value, (long)++expected);
-            }
+                expected = ReadInPlace(expected, 4096);
         }
         catch (PsyneClosedException)
         {
         }
+    }
+
+    /// <summary>Reads and checks <paramref name="count"/> messages in place, waiting for each (the consumer's hot loop, in a method of its own: see SendInPlace).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadInPlace(ulong expected, int count)
+    {
+        PsyneChannel channel = _channel;
+        for (int i = 0; i < count; i++)
+        {
+            ChannelMessage message = channel.Read();
+            if (!SequencedPayload.Check(message.Payload, expected))
+                Interlocked.Increment(ref _errors);
+            message.Release();
+            Volatile.Write(ref _consumed.Value, (long)++expected);
+        }
+        return expected;
     }
 
     public void Dispose()
@@ -381,6 +404,15 @@ public sealed class PsyneInprocSpsc : IDisposable
 public struct PaddedCounter
 {
     [FieldOffset(128)] public long Value;
+
+    /// <summary>Spins until the consumer's count reaches <paramref name="sent"/>. Apart from the send loops (a call into the runtime beside a loop costs the loop registers).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void WaitUntilConsumed(ref PaddedCounter consumed, long sent)
+    {
+        var drain = new SpinWait();
+        while (Volatile.Read(ref consumed.Value) != sent)
+            drain.SpinOnce(sleep1Threshold: -1);
+    }
 }
 
 /// <summary>

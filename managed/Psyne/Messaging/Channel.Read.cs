@@ -17,37 +17,50 @@ public sealed unsafe partial class Channel
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public bool TryRead(out ChannelMessage message)
     {
-        CheckConsume();
-        ChannelCore core = _core; // in a local: the JIT would reload the field after every store into the ring
-        if (!core.TryEnterConsumer())
-            ThrowGate(producer: false);
-        byte* data = core.TryReadFast(out uint length, out ushort type, out ulong token);
-        if (data != null)
-        {
-            core.ExitConsumer();
-            message = new ChannelMessage(this, data, length, type, token);
+        if (TryReadFast(out message))
             return true;
-        }
-        return TryReadNative(out message);
+        // By value, not through an out parameter: a local whose address a call takes lives on the
+        // stack, and the caller's loop would write the whole message there for every record.
+        message = TryReadNative();
+        return !message.IsEmpty;
     }
 
-    /// <summary>The rest of <see cref="TryRead(out ChannelMessage)"/>, in flight: libpsyne's try (empty, padding, closed, corrupt).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryReadNative(out ChannelMessage message)
+    /// <summary>
+    /// The common case of every read, inlined: the core's fast read. False: the call is still
+    /// entered (<see cref="ChannelCore.EnterConsumerFast"/>) and must go on in libpsyne or leave.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryReadFast(out ChannelMessage message)
     {
+        CheckConsume();
+        ChannelCore core = _core; // in a local: the JIT would reload the field after every store into the ring
+        if (!core.EnterConsumerFast())
+            ThrowGate(producer: false);
+        byte* data = core.TryReadFast(out uint length, out ushort type, out ulong token);
+        if (data == null)
+        {
+            message = default;
+            return false;
+        }
+        core.ExitConsumerFast();
+        message = new ChannelMessage(this, data, length, type, token);
+        return true;
+    }
+
+    /// <summary>The rest of <see cref="TryRead(out ChannelMessage)"/>: libpsyne's try (empty, padding, closed, corrupt); an empty message when none is ready. Leaves the call.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChannelMessage TryReadNative()
+    {
+        if (!_core.EnterConsumerSlow())
+            ThrowGate(producer: false);
         psyne_record r;
         psyne_status s = PsyneNative.psyne_channel_try_read(_ptr, &r);
         _core.ExitConsumer();
         if (s == psyne_status.PSYNE_OK)
-        {
-            message = new ChannelMessage(this, r);
-            return true;
-        }
-        message = default;
-        if (s == psyne_status.PSYNE_E_TIMEOUT)
-            return false;
-        NativeStatus.Throw(s);
-        return false;
+            return new ChannelMessage(this, r);
+        if (s != psyne_status.PSYNE_E_TIMEOUT)
+            NativeStatus.Throw(s);
+        return default;
     }
 
     /// <summary>Takes the next record, waiting as long as it takes (per <see cref="WaitPolicy"/>). Allocates nothing.</summary>
@@ -72,15 +85,16 @@ public sealed unsafe partial class Channel
     public ChannelMessage Read(TimeSpan timeout, CancellationToken cancellationToken)
     {
         CheckTimeout(timeout);
-        if (TryRead(out ChannelMessage message))
+        if (TryReadFast(out ChannelMessage message))
             return message;
         return ReadSlow(timeout, cancellationToken);
     }
 
-    /// <summary>The rest of <see cref="Read(TimeSpan, CancellationToken)"/> once the ring was empty: the managed spin, then libpsyne's wait.</summary>
+    /// <summary>The rest of <see cref="Read(TimeSpan, CancellationToken)"/> when the common case did not apply (entered by TryReadFast): the managed spin, then libpsyne's read and wait.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ChannelMessage ReadSlow(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        _core.ExitConsumerFast();
         if (_spinInManaged && SpinForRecord(timeout, cancellationToken) && TryRead(out ChannelMessage message))
             return message;
         return ReadWaiting(timeout, cancellationToken);
@@ -164,18 +178,18 @@ public sealed unsafe partial class Channel
     {
         ThrowIfDisposed();
         ChannelCore core = _core;
-        if (!core.TryEnterConsumer())
+        if (!core.EnterConsumerFast())
             ThrowGate(producer: false);
-        if (core.TryReleaseFast(data, token))
-            core.ExitConsumer();
-        else
+        if (!core.TryReleaseFast(data, token))
             ReleaseNative(data, length, type, token);
     }
 
-    /// <summary>libpsyne's release (out of order, markers ahead, or an error such as a second release), in flight.</summary>
+    /// <summary>libpsyne's release (out of order, markers ahead, or an error such as a second release).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReleaseNative(void* data, uint length, ushort type, ulong token)
     {
+        if (!_core.EnterConsumerSlow())
+            ThrowGate(producer: false);
         psyne_record r = new() { data = data, length = length, type = type, token = token };
         psyne_status s = PsyneNative.psyne_channel_release(_ptr, &r);
         _core.ExitConsumer();
@@ -255,7 +269,8 @@ public sealed unsafe partial class Channel
                     _core.ExitConsumer();
                     return total + fast;
                 }
-                if (!TryReadNative(out ChannelMessage one)) // leaves the bracket
+                ChannelMessage one = TryReadNative(); // leaves the call
+                if (one.IsEmpty)
                     return 0;
                 destination[0] = TakeValue<T>(one);
                 total = 1;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Psyne.Interop;
@@ -22,22 +23,25 @@ public sealed unsafe partial class Channel
     public bool TryReserve(int size, out ChannelReservation reservation, int alignment = 0)
     {
         CheckProduce(size, alignment);
-        if (!_core.TryEnterProducer(reserving: true))
+        ChannelCore core = _core;
+        if (!core.EnterProducerFast(reserving: true))
             ThrowGate(producer: true);
-        byte* payload = _core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
+        byte* payload = core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
         if (payload != null)
         {
-            _core.ExitProducer();
+            core.ExitProducerFast();
             reservation = new ChannelReservation(this, payload, size, token);
             return true;
         }
         return TryReserveNative(size, alignment, out reservation);
     }
 
-    /// <summary>The rest of <see cref="TryReserve"/>, in flight: libpsyne's try, with the policies' outcomes and the errors.</summary>
+    /// <summary>The rest of <see cref="TryReserve"/>: libpsyne's try, with the policies' outcomes and the errors.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryReserveNative(int size, int alignment, out ChannelReservation reservation)
     {
+        if (!_core.EnterProducerSlow(reserving: true))
+            ThrowGate(producer: true);
         psyne_reservation r;
         psyne_status s = PsyneNative.psyne_channel_try_reserve(_ptr, (uint)size, (uint)alignment, &r);
         _core.ExitProducer();
@@ -87,21 +91,23 @@ public sealed unsafe partial class Channel
         // First the common case in place; when the consumer keeps up, that is all it takes.
         // (The core in a local: the JIT would reload the field after every store into the ring.)
         ChannelCore core = _core;
-        if (!core.TryEnterProducer(reserving: true))
+        if (!core.EnterProducerFast(reserving: true))
             ThrowGate(producer: true);
         byte* payload = core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
         if (payload != null)
         {
-            core.ExitProducer();
+            core.ExitProducerFast();
             return new ChannelReservation(this, payload, size, token);
         }
         return ReserveSlow(size, alignment, timeout, cancellationToken);
     }
 
-    /// <summary>The rest of <see cref="Reserve(int, TimeSpan, CancellationToken, int)"/> when the common case did not apply, in flight: the managed spin for room, then libpsyne.</summary>
+    /// <summary>The rest of <see cref="Reserve(int, TimeSpan, CancellationToken, int)"/> when the common case did not apply: the managed spin for room, then libpsyne.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ChannelReservation ReserveSlow(int size, int alignment, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (!_core.EnterProducerSlow(reserving: true))
+            ThrowGate(producer: true);
         if (_spinInManaged && FullPolicy == FullPolicy.Block && timeout != TimeSpan.Zero &&
             _core.SpinForRoom((uint)size, (uint)alignment, SpinCount, _maxPauseRun, Deadline(timeout, nameof(timeout)), cancellationToken))
         {
@@ -190,30 +196,29 @@ public sealed unsafe partial class Channel
             ThrowNegative(size, alignment);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowNegative(int size, int alignment)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(size);
-        ArgumentOutOfRangeException.ThrowIfNegative(alignment);
-    }
+    [DoesNotReturn]
+    private static void ThrowNegative(int size, int alignment) =>
+        throw (size < 0
+            ? new ArgumentOutOfRangeException(nameof(size), size, "The size must not be negative.")
+            : new ArgumentOutOfRangeException(nameof(alignment), alignment, "The alignment must not be negative."));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Commit(byte* payload, int capacity, ulong token, int length, ushort type)
     {
         ThrowIfDisposed();
         ChannelCore core = _core;
-        if (!core.TryEnterProducer(reserving: false))
+        if (!core.EnterProducerFast(reserving: false))
             ThrowGate(producer: true);
-        if (core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))
-            core.ExitProducer();
-        else
+        if (!core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))
             CommitNative(payload, capacity, token, length, type);
     }
 
-    /// <summary>libpsyne's commit (a short commit gives the rest back as padding; a second commit is an error), in flight.</summary>
+    /// <summary>libpsyne's commit (a short commit gives the rest back as padding; a second commit is an error).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CommitNative(byte* payload, int capacity, ulong token, int length, ushort type)
     {
+        if (!_core.EnterProducerSlow(reserving: false))
+            ThrowGate(producer: true);
         psyne_reservation r = Native(payload, capacity, token);
         psyne_status s = PsyneNative.psyne_channel_commit(_ptr, &r, (uint)length, type);
         _core.ExitProducer();

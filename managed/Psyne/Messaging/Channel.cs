@@ -332,12 +332,10 @@ public sealed unsafe partial class Channel : IDisposable
     }
 
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDisposed() => throw new ObjectDisposedException(nameof(Channel), $"The channel {Uri} was disposed.");
 
     /// <summary>Why the core refused a call: this object or every object over the ring was disposed, or (producers) every inproc consumer left.</summary>
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowGate(bool producer)
     {
         if (IsDisposed || _core.IsClosing)
@@ -348,7 +346,6 @@ public sealed unsafe partial class Channel : IDisposable
     }
 
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowRole(string what) =>
         throw new InvalidOperationException($"channel {Uri} was opened as {Role}: it cannot {what}. Open it with ChannelRole.{(what.StartsWith("read", StringComparison.Ordinal) ? "Consumer" : "Producer")} or Both.");
 

@@ -106,9 +106,14 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     private bool _fence;
     private bool _ipc;
     private volatile bool _shut;
+    private bool _unbracketed;
+    private RingMemory? _ringMemory;
 
     /// <summary>True when this SPSC ring's data path runs in managed code.</summary>
     public bool Fast => _fast;
+
+    /// <summary>True when this core owns its ring's memory (inproc), so the common case of each call needs no in-flight mark.</summary>
+    public bool OwnsRing => _unbracketed;
 
     private void MapRegion(bool ipc)
     {
@@ -123,6 +128,12 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         _fence = (region.flags & (uint)PsyneNative.PSYNE_REGION_FENCE) != 0;
         _ipc = ipc;
         _inFlight.LivenessBudget = LivenessCallEvery;
+        // inproc: the ring's bytes become ours, so the common case needs no in-flight marks (RingMemory).
+        if (!ipc)
+        {
+            _ringMemory = RingMemory.TryTake(Ptr);
+            _unbracketed = _ringMemory != null;
+        }
         _fast = true;
     }
 
@@ -156,7 +167,9 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         *(ulong*)(_data + ((tail + span) & _mask)) = 0;
         Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_TAIL_OFFSET), tail + span);
         token = tail;
-        return _data + payload;
+        byte* reserved = _data + payload;
+        GC.KeepAlive(this); // this core holds the ring's memory (RingMemory) until here
+        return reserved;
     }
 
     /// <summary>
@@ -188,7 +201,11 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         return true;
     }
 
-    /// <summary>Publishes a whole reservation from <see cref="TryReserveFast"/> (or libpsyne). False: call libpsyne (a short commit, a reservation already committed).</summary>
+    /// <summary>
+    /// Publishes a whole reservation from <see cref="TryReserveFast"/> (or libpsyne) and ends the
+    /// call entered with <see cref="EnterProducerFast"/>. False: call libpsyne (a short commit, a
+    /// reservation already committed), still in the call.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryCommitFast(byte* payload, uint capacity, ulong token, uint length, ushort type)
     {
@@ -205,8 +222,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         byte* region = _region;
         *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_MESSAGES_WRITTEN_OFFSET) += 1;
         *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_BYTES_WRITTEN_OFFSET) += length;
-        if (_wake)
-            WakeIfSleeping(PsyneNative.PSYNE_SEGMENT_READERS_WAITING_OFFSET, consumers: 1);
+        EndPublish(PsyneNative.PSYNE_SEGMENT_READERS_WAITING_OFFSET, consumers: 1);
         return true;
     }
 
@@ -238,10 +254,11 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         length = len;
         type = (ushort)(h >> 32);
         token = head;
+        GC.KeepAlive(this);
         return data + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip;
     }
 
-    /// <summary>Releases the oldest record held (the usual case). False: call libpsyne (out of order, markers ahead, released twice).</summary>
+    /// <summary>Releases the oldest record held (the usual case) and ends the call entered with <see cref="EnterConsumerFast"/>. False: call libpsyne (out of order, markers ahead, released twice), still in the call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReleaseFast(void* data, ulong position)
     {
@@ -264,8 +281,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
             data != ring + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip)
             return false;
         Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET), position + span);
-        if (_wake)
-            WakeIfSleeping(PsyneNative.PSYNE_SEGMENT_WRITERS_WAITING_OFFSET, consumers: 0);
+        EndPublish(PsyneNative.PSYNE_SEGMENT_WRITERS_WAITING_OFFSET, consumers: 0);
         return true;
     }
 
@@ -405,7 +421,91 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Wake(int consumers) => PsyneNative.psyne_channel_wake(Ptr, consumers);
 
+    /// <summary>
+    /// Ends a fast commit (<paramref name="consumers"/> 1) or release (0): the wake-up handshake,
+    /// then the end of the call. The wake-up, a call into libpsyne, is the last thing on its path,
+    /// so the caller's values need not survive it in registers the caller's own loop wants.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EndPublish(int waitingOffset, int consumers)
+    {
+        if (_wake)
+        {
+            if (_fence)
+                Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref *(uint*)(_region + waitingOffset)) != 0)
+            {
+                WakeThenExit(consumers);
+                return;
+            }
+        }
+        GC.KeepAlive(this); // this core holds the ring's memory (RingMemory) until here
+        if (consumers != 0)
+            ExitProducerFast();
+        else
+            ExitConsumerFast();
+    }
+
+    /// <summary>Wakes the sleepers of one side, then ends the fast call (EndPublish).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WakeThenExit(int consumers)
+    {
+        Wake(consumers);
+        if (consumers != 0)
+            ExitProducerFast();
+        else
+            ExitConsumerFast();
+    }
+
     // ---- calls in flight ------------------------------------------------------------------
+    //
+    // The data-path entry points enter with Enter*Fast and leave their common case with
+    // Exit*Fast. For an inproc SPSC ring, whose bytes this core owns (RingMemory), those only look
+    // at the gate: the common case touches nothing but the ring, which outlives every call that
+    // can reach it. Anything else (libpsyne, the spins, the waits) first calls Enter*Slow, which
+    // then marks the call in flight for real, so CloseChannel waits for it before freeing the
+    // native handle. Elsewhere Enter*Fast marks the call and Enter*Slow has nothing left to do.
+
+    /// <summary>Enters a producer call's common case; false if the handle is closing (or, when <paramref name="reserving"/>, every inproc consumer left).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool EnterProducerFast(bool reserving)
+    {
+        if (!_unbracketed)
+            return TryEnterProducer(reserving);
+        int gate = Volatile.Read(ref _gate);
+        return gate == 0 || (!reserving && (gate & GateClosing) == 0);
+    }
+
+    /// <summary>Leaves a producer call entered with <see cref="EnterProducerFast"/> that stayed in the common case.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ExitProducerFast()
+    {
+        if (!_unbracketed)
+            ExitProducer();
+    }
+
+    /// <summary>A producer call entered with <see cref="EnterProducerFast"/> leaves the common case: in flight from here (leave with <see cref="ExitProducer"/>); false if the handle is closing.</summary>
+    public bool EnterProducerSlow(bool reserving) => !_unbracketed || TryEnterProducer(reserving);
+
+    /// <summary>As <see cref="EnterProducerFast"/>, for the consumer side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool EnterConsumerFast()
+    {
+        if (!_unbracketed)
+            return TryEnterConsumer();
+        return (Volatile.Read(ref _gate) & GateClosing) == 0;
+    }
+
+    /// <summary>As <see cref="ExitProducerFast"/>, for the consumer side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ExitConsumerFast()
+    {
+        if (!_unbracketed)
+            ExitConsumer();
+    }
+
+    /// <summary>As <see cref="EnterProducerSlow"/>, for the consumer side. Calling it again inside a call already in flight is harmless (an SPSC side's mark is a flag).</summary>
+    public bool EnterConsumerSlow() => !_unbracketed || TryEnterConsumer();
 
     /// <summary>Enters a producer call; false if the handle is closing (or, when <paramref name="reserving"/>, every inproc consumer left).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -112,7 +112,6 @@ public readonly unsafe struct ChannelMessage : IDisposable
     }
 
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowEmpty() => throw new InvalidOperationException("This message is empty (default).");
 
     /// <summary>Releases the record (as <see cref="Release"/>); does nothing for a default message. Call one of the two, once.</summary>

@@ -73,12 +73,10 @@ public readonly unsafe ref struct ChannelReservation
     }
 
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowEmpty() =>
         throw new InvalidOperationException("This reservation is empty (default): reserve one with Channel.Reserve or TryReserve.");
 
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowLength(int length, int capacity) =>
         throw new ArgumentOutOfRangeException(nameof(length), length, $"The reservation holds {capacity} bytes.");
 

@@ -676,6 +676,22 @@ psyne_status psyne_channel_region_get(psyne_channel *ch, psyne_channel_region *o
     return PSYNE_OK;
 }
 
+psyne_status psyne_channel_region_take(psyne_channel *ch, psyne_allocation *out)
+{
+    psyne__clear_error();
+    if (!ch || !out)
+        return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_take: channel and out must not be NULL");
+    memset(out, 0, sizeof *out);
+    if (ch->transport == PSYNE_TRANSPORT_IPC)
+        return psyne__fail(PSYNE_E_UNSUPPORTED, "psyne_channel_region_take: %s is an ipc channel; its mapping stays libpsyne's",
+                           ch->label);
+    if (!ch->region.data)
+        return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_take: the region was taken already");
+    *out = ch->region;
+    memset(&ch->region, 0, sizeof ch->region); /* close frees a cleared allocation as nothing */
+    return PSYNE_OK;
+}
+
 psyne_status psyne_channel_wake(psyne_channel *ch, int32_t consumers)
 {
     psyne__clear_error();

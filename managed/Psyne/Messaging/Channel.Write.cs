@@ -221,6 +221,8 @@ public sealed unsafe partial class Channel
             ThrowGate(producer: true);
         psyne_reservation r = Native(payload, capacity, token);
         psyne_status s = PsyneNative.psyne_channel_commit(_ptr, &r, (uint)length, type);
+        if (s == psyne_status.PSYNE_OK)
+            _core.Settle(token);
         _core.ExitProducer();
         if (s != psyne_status.PSYNE_OK)
             NativeStatus.Throw(s);
@@ -233,6 +235,8 @@ public sealed unsafe partial class Channel
             ThrowGate(producer: true);
         psyne_reservation r = Native(payload, capacity, token);
         psyne_status s = PsyneNative.psyne_channel_abort(_ptr, &r);
+        if (s == psyne_status.PSYNE_OK)
+            _core.Settle(token);
         _core.ExitProducer();
         if (s != psyne_status.PSYNE_OK)
             NativeStatus.Throw(s);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Psyne.Benchmarks.Peers;
 using Psyne.Interop;
 using Psyne.Messaging;
 using static Psyne.Tests.Messaging.ChannelTestSupport;
@@ -165,6 +166,70 @@ public unsafe class ChannelDataPathTests
 
         ch.Complete();
         Assert.Throws<PsyneClosedException>(() => ch.TryReserve(8, out _), "a completed channel refuses reserves on the managed path too");
+    }
+
+    /// <summary>
+    /// The fast commit takes only the latest reservation, once (it does not load the header slot);
+    /// every other commit goes to libpsyne, which still orders them and reports misuse.
+    /// </summary>
+    [Test]
+    public void OnlyTheLatestUnsettledReservationCommitsOnTheManagedPath()
+    {
+        using Channel ch = Channel.Open(InprocUri("settle"), new ChannelOptions { Capacity = 4096 });
+        Assert.That(ch.Core.Fast, Is.True);
+
+        // Two outstanding, committed newest first: the older one's commit goes through libpsyne.
+        ChannelReservation first = ch.Reserve(8), second = ch.Reserve(8);
+        second.Span.Fill(2);
+        first.Span.Fill(1);
+        second.Commit();
+        Assert.That(ch.TryRead(out _), Is.False, "the older record is not committed yet, so nothing is readable");
+        first.Commit();
+        Assert.That(CommitThrows(first), Is.True, "a second commit of the older one");
+        Assert.That(CommitThrows(second), Is.True, "a second commit of the newer one");
+        foreach (byte expected in new byte[] { 1, 2 })
+        {
+            Assert.That(ch.TryRead(out ChannelMessage m), Is.True);
+            Assert.That(m.Payload[0], Is.EqualTo(expected));
+            m.Release();
+        }
+
+        // Settled through libpsyne (a short commit, an abort): the fast path refuses them afterwards.
+        ChannelReservation shortOne = ch.Reserve(32);
+        shortOne.Commit(4);
+        Assert.That(CommitThrows(shortOne), Is.True, "a full commit after a short one");
+        ChannelReservation aborted = ch.Reserve(32);
+        aborted.Abort();
+        Assert.That(CommitThrows(aborted), Is.True, "a commit after an abort");
+        Assert.That(ch.TryRead(out ChannelMessage s), Is.True);
+        Assert.That(s.Length, Is.EqualTo(4));
+        s.Release();
+        Assert.That(ch.TryRead(out _), Is.False, "the aborted record never appears");
+
+        // And the stream goes on through many laps of the ring on the managed path.
+        for (ulong i = 0; i < 2000; i++)
+        {
+            ChannelReservation r = ch.Reserve(64);
+            SequencedPayload.Fill(r.Span, i);
+            r.Commit();
+            Assert.That(ch.TryRead(out ChannelMessage m), Is.True);
+            Assert.That(SequencedPayload.Check(m.Payload, i), Is.True);
+            m.Release();
+        }
+    }
+
+    /// <summary>True when committing <paramref name="reservation"/> (again) is refused as libpsyne refuses it.</summary>
+    private static bool CommitThrows(ChannelReservation reservation)
+    {
+        try
+        {
+            reservation.Commit();
+            return false;
+        }
+        catch (PsyneArgumentException)
+        {
+            return true;
+        }
     }
 
     /// <summary>

@@ -19,6 +19,9 @@ namespace Psyne.Messaging;
 /// <see cref="CloseChannel"/> pairs them with <see cref="Interlocked.MemoryBarrierProcessWide"/> (an
 /// asymmetric Dekker handshake: either the caller sees the gate closed, or the closer sees the
 /// caller in flight). Multi-threaded sides count with interlocked increments.</para>
+/// <para>An inproc SPSC core owns its ring's memory (<see cref="RingMemory"/>), so the common
+/// case of its data-path calls, which touches nothing else, skips the in-flight word: see
+/// "calls in flight" below.</para>
 /// <para>The SafeHandle base still frees the native handle from its finalizer when every
 /// <see cref="Channel"/> that used it was forgotten without Dispose.</para>
 /// </remarks>
@@ -467,10 +470,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
             }
         }
         GC.KeepAlive(this); // this core holds the ring's memory (RingMemory) until here
-        if (consumers != 0)
-            ExitProducerFast();
-        else
-            ExitConsumerFast();
+        ExitPublisherFast(consumers);
     }
 
     /// <summary>Wakes the sleepers of one side, then ends the fast call (EndPublish).</summary>
@@ -478,6 +478,13 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     private void WakeThenExit(int consumers)
     {
         Wake(consumers);
+        ExitPublisherFast(consumers);
+    }
+
+    /// <summary>Ends a fast call of the side that woke <paramref name="consumers"/> (1: the producer's commit, 0: the consumer's release).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExitPublisherFast(int consumers)
+    {
         if (consumers != 0)
             ExitProducerFast();
         else

@@ -180,7 +180,7 @@ public sealed unsafe partial class Channel
         ChannelCore core = _core;
         if (!core.EnterConsumerFast())
             ThrowGate(producer: false);
-        if (!core.TryReleaseFast(data, token))
+        if (!core.TryReleaseFast(token))
             ReleaseNative(data, length, type, token);
     }
 

@@ -132,6 +132,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         _fence = (region.flags & (uint)PsyneNative.PSYNE_REGION_FENCE) != 0;
         _ipc = ipc;
         _inFlight.LivenessBudget = LivenessCallEvery;
+        _inFlight.LastRead = ulong.MaxValue; // no read yet: no release matches
         // inproc: the ring's bytes become ours, so the common case needs no in-flight marks (RingMemory).
         if (!ipc)
         {
@@ -280,6 +281,8 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
             head + span - *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET) > capacity)
             return null;
         *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET) = head + span;
+        _inFlight.LastRead = head;
+        _inFlight.LastReadEnd = head + span;
         Count(region + PsyneNative.PSYNE_SEGMENT_MESSAGES_READ_OFFSET, len);
         length = len;
         type = (ushort)(h >> 32);
@@ -290,27 +293,22 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
 
     /// <summary>Releases the oldest record held (the usual case) and ends the call entered with <see cref="EnterConsumerFast"/>. False: call libpsyne (out of order, markers ahead, released twice), still in the call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryReleaseFast(void* data, ulong position)
+    public bool TryReleaseFast(ulong position)
     {
         if (!_fast)
             return false;
-        byte* region = _region, ring = _data;
-        ulong capacity = _capacity;
-        ulong release = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET);
-        ulong head = *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET);
-        if (position != release || (position & 7) != 0 || position >= head || head - position > capacity)
+        // The record the last fast read took, and nothing read after it: the release head moves
+        // to where that read left the head. Every value compared is one this consumer wrote, so
+        // nothing here trusts a word a peer could have changed, and nothing loads the record's
+        // header again (fewer values live in the caller's loop). Anything else (held records
+        // behind it, a record libpsyne read, a second release) goes to libpsyne.
+        byte* region = _region;
+        ulong end = _inFlight.LastReadEnd;
+        if (position != _inFlight.LastRead ||
+            position != *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET) ||
+            end != *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_HEAD_OFFSET))
             return false;
-        ulong index = position & _mask;
-        ulong h = *(ulong*)(ring + index);
-        ulong skip = h >> 56;
-        if ((h & (0xFFUL << 48)) != HeaderCommitted || skip > PsyneNative.PSYNE_RECORD_MAX_SKIP)
-            return false;
-        ulong span = (PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip + (uint)h + 7) & ~7UL;
-        // Records behind it (read, maybe released out of order) need libpsyne's sweep over markers.
-        if (span > capacity - index || position + span != head ||
-            data != ring + index + PsyneNative.PSYNE_RECORD_HEADER_BYTES + 8 * skip)
-            return false;
-        Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET), position + span);
+        Volatile.Write(ref *(ulong*)(region + PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET), end);
         EndPublish(PsyneNative.PSYNE_SEGMENT_WRITERS_WAITING_OFFSET, consumers: 0);
         return true;
     }
@@ -681,6 +679,8 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         [FieldOffset(136)] public ulong CachedRelease; // a release head seen before: never ahead of the real one
         [FieldOffset(144)] public ulong SettledEnd;    // 1 + the highest reservation committed or aborted (positions only grow)
         [FieldOffset(256)] public int Consumer;
+        [FieldOffset(264)] public ulong LastRead;      // the position of the record the last fast read took
+        [FieldOffset(272)] public ulong LastReadEnd;   // the head that read left
         [FieldOffset(384)] public int Other;
     }
 }

@@ -142,6 +142,10 @@ static void test_local(void)
     char path[256];
     psyne_ipc_segment_path(name, path, sizeof path);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* An ipc mapping stays libpsyne's. */
+    psyne_allocation taken;
+    CHECK_STATUS(PSYNE_E_UNSUPPORTED, psyne_channel_region_take(prod, &taken));
+    CHECK(taken.data == NULL);
     /* Creating it again fails while it is in use; a second SPSC producer or consumer is refused. */
     psyne_channel_options o;
     psyne_channel_options_init(&o);

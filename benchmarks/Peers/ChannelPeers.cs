@@ -204,8 +204,16 @@ public sealed class ThreadingChannelsSpsc : IDisposable
     /// <summary>Sends <paramref name="count"/> messages and returns once the consumer has taken them all.</summary>
     public void Send(long count)
     {
+        for (long done = 0; done < count; done += HotLoop.Chunk)
+            _sent = SendChunk(_sent, Math.Min(HotLoop.Chunk, count - done));
+        PaddedCounter.WaitUntilConsumed(ref _consumed, _sent);
+    }
+
+    /// <summary>The producer's hot loop, in a method of its own called once per chunk, as PsyneInprocSpsc's (see HotLoop).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long SendChunk(long sent, long count)
+    {
         ChannelWriter<Message64> writer = _channel.Writer;
-        long sent = _sent;
         for (long i = 0; i < count; i++)
         {
             var message = new Message64 { Sequence = sent++ };
@@ -225,8 +233,7 @@ public sealed class ThreadingChannelsSpsc : IDisposable
                 }
             }
         }
-        _sent = sent;
-        PaddedCounter.WaitUntilConsumed(ref _consumed, sent);
+        return sent;
     }
 
     private void Consume()
@@ -259,8 +266,9 @@ public sealed class ThreadingChannelsSpsc : IDisposable
             if (message.Sequence != expected)
                 Interlocked.Increment(ref _errors);
             expected = message.Sequence + 1;
-            Volatile.Write(ref _consumed.Value, expected);
         }
+        // Progress once the channel is empty, not per message (as PsyneInprocSpsc reports it).
+        Volatile.Write(ref _consumed.Value, expected);
         return expected;
     }
 
@@ -310,13 +318,17 @@ public sealed class PsyneInprocSpsc : IDisposable
 
     public void Send(long count)
     {
-        _sent = _batch ? SendBatches(_sent, count) : SendInPlace(_sent, count);
+        for (long done = 0; done < count; done += HotLoop.Chunk)
+        {
+            long n = Math.Min(HotLoop.Chunk, count - done);
+            _sent = _batch ? SendBatches(_sent, n) : SendInPlace(_sent, n);
+        }
         PaddedCounter.WaitUntilConsumed(ref _consumed, (long)_sent);
     }
 
     // Each loop in a method of its own, as an application's send loop would be: the JIT allocates
     // registers per method, and the drain's spin (a call into the runtime) kept beside the loop
-    // pushed the loop's values onto the stack.
+    // pushed the loop's values onto the stack. Called once per chunk: see HotLoop.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong SendInPlace(ulong sent, long count)
     {
@@ -368,26 +380,44 @@ public sealed class PsyneInprocSpsc : IDisposable
                 Volatile.Write(ref _consumed.Value, (long)expected);
             }
             while (true)
-                expected = ReadInPlace(expected, 4096);
+            {
+                expected = ReadReady(expected, HotLoop.Chunk);
+                // The ring is empty (or a chunk was read): report progress, then wait for the next record.
+                Volatile.Write(ref _consumed.Value, (long)expected);
+                expected = ReadOne(expected);
+            }
         }
         catch (PsyneClosedException)
         {
         }
     }
 
-    /// <summary>Reads and checks <paramref name="count"/> messages in place, waiting for each (the consumer's hot loop, in a method of its own: see SendInPlace).</summary>
+    /// <summary>
+    /// Reads and checks up to <paramref name="count"/> messages in place, while there are any (the
+    /// consumer's hot loop, in a method of its own: see SendInPlace). Progress is reported once the
+    /// ring is empty, not per message, as for System.Threading.Channels.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong ReadInPlace(ulong expected, int count)
+    private ulong ReadReady(ulong expected, long count)
     {
         PsyneChannel channel = _channel;
-        for (int i = 0; i < count; i++)
+        for (long i = 0; i < count && channel.TryRead(out ChannelMessage message); i++)
         {
-            ChannelMessage message = channel.Read();
-            if (!SequencedPayload.Check(message.Payload, expected))
+            if (!SequencedPayload.Check(message.Payload, expected++))
                 Interlocked.Increment(ref _errors);
             message.Release();
-            Volatile.Write(ref _consumed.Value, (long)++expected);
         }
+        return expected;
+    }
+
+    /// <summary>Waits for the next message (spinning, then sleeping, as the channel's policy says) and checks it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadOne(ulong expected)
+    {
+        ChannelMessage message = _channel.Read();
+        if (!SequencedPayload.Check(message.Payload, expected++))
+            Interlocked.Increment(ref _errors);
+        message.Release();
         return expected;
     }
 
@@ -397,6 +427,19 @@ public sealed class PsyneInprocSpsc : IDisposable
         _consumer.Join();
         _channel.Dispose();
     }
+}
+
+/// <summary>
+/// How the peers' hot loops are called. A loop in a method called once runs, for as long as it
+/// loops, in the code the JIT compiles to replace a running interpreter-tier frame (on-stack
+/// replacement), which keeps its values in that frame's stack slots: a store or two more per
+/// message. Called once per chunk, the method reaches the JIT's final tier as an application's
+/// would (a loop run per request, per batch, per frame).
+/// </summary>
+public static class HotLoop
+{
+    /// <summary>Messages per call of a hot loop.</summary>
+    public const int Chunk = 4096;
 }
 
 /// <summary>A counter alone on its pair of cache lines, so the thread that writes it shares them with nobody.</summary>

@@ -17,7 +17,7 @@ public sealed unsafe partial class Channel
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public bool TryRead(out ChannelMessage message)
     {
-        if (TryReadFast(out message))
+        if (TryReadLean(out message) || TryReadFast(out message))
             return true;
         // By value, not through an out parameter: a local whose address a call takes lives on the
         // stack, and the caller's loop would write the whole message there for every record.
@@ -66,7 +66,26 @@ public sealed unsafe partial class Channel
     /// <summary>Takes the next record, waiting as long as it takes (per <see cref="WaitPolicy"/>). Allocates nothing.</summary>
     /// <inheritdoc cref="TryRead(out ChannelMessage)" path="/exception"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
-    public ChannelMessage Read() => Read(Timeout.InfiniteTimeSpan, CancellationToken.None);
+    public ChannelMessage Read() =>
+        TryReadLean(out ChannelMessage message) ? message : Read(Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+    /// <summary>The lean path of every read (ChannelCore.Lean.cs): an owned inproc ring, a record of the usual shape at the head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryReadLean(out ChannelMessage message)
+    {
+        ChannelCore core = _core;
+        if ((Volatile.Read(ref _notConsuming) | Volatile.Read(ref core.LeanConsumer)) == 0)
+        {
+            byte* data = core.TryReadLean(out uint length, out ushort type, out ulong token);
+            if (data != null)
+            {
+                message = new ChannelMessage(this, data, length, type, token);
+                return true;
+            }
+        }
+        message = default;
+        return false;
+    }
 
     /// <summary>Takes the next record, waiting at most <paramref name="timeout"/>. Allocates nothing.</summary>
     /// <exception cref="PsyneTimeoutException">No record within <paramref name="timeout"/>.</exception>
@@ -176,8 +195,10 @@ public sealed unsafe partial class Channel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Release(void* data, uint length, ushort type, ulong token)
     {
-        ThrowIfDisposed();
         ChannelCore core = _core;
+        if ((Volatile.Read(ref _notConsuming) | Volatile.Read(ref core.LeanConsumer)) == 0 && core.TryReleaseLean(token, length))
+            return;
+        ThrowIfDisposed();
         if (!core.EnterConsumerFast())
             ThrowGate(producer: false);
         if (!core.TryReleaseFast(token))

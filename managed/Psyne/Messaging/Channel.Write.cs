@@ -22,8 +22,17 @@ public sealed unsafe partial class Channel
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
     public bool TryReserve(int size, out ChannelReservation reservation, int alignment = 0)
     {
-        CheckProduce(size, alignment);
         ChannelCore core = _core;
+        if ((Volatile.Read(ref _notProducing) | Volatile.Read(ref core.LeanProducer) | alignment | (size >> 31)) == 0)
+        {
+            byte* lean = core.TryReserveLean((uint)size, out ulong leanToken);
+            if (lean != null)
+            {
+                reservation = new ChannelReservation(this, lean, size, leanToken);
+                return true;
+            }
+        }
+        CheckProduce(size, alignment);
         if (!core.EnterProducerFast(reserving: true))
             ThrowGate(producer: true);
         byte* payload = core.TryReserveFast((uint)size, (uint)alignment, out ulong token);
@@ -67,8 +76,18 @@ public sealed unsafe partial class Channel
     /// <inheritdoc cref="TryReserve" path="/exception"/>
     /// <exception cref="PsyneFullException">FullPolicy.Fail and the ring is full.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the fast path inlines into the caller; slow paths are calls
-    public ChannelReservation Reserve(int size, int alignment = 0) =>
-        Reserve(size, Timeout.InfiniteTimeSpan, CancellationToken.None, alignment);
+    public ChannelReservation Reserve(int size, int alignment = 0)
+    {
+        // The lean path first (ChannelCore.Lean.cs): an owned inproc ring, the default alignment.
+        ChannelCore core = _core;
+        if ((Volatile.Read(ref _notProducing) | Volatile.Read(ref core.LeanProducer) | alignment | (size >> 31)) == 0)
+        {
+            byte* payload = core.TryReserveLean((uint)size, out ulong token);
+            if (payload != null)
+                return new ChannelReservation(this, payload, size, token);
+        }
+        return Reserve(size, Timeout.InfiniteTimeSpan, CancellationToken.None, alignment);
+    }
 
     /// <summary>As <see cref="Reserve(int, int)"/>, waiting at most <paramref name="timeout"/> for room.</summary>
     /// <exception cref="PsyneTimeoutException">The ring stayed full for <paramref name="timeout"/>.</exception>
@@ -205,8 +224,11 @@ public sealed unsafe partial class Channel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Commit(byte* payload, int capacity, ulong token, int length, ushort type)
     {
-        ThrowIfDisposed();
         ChannelCore core = _core;
+        if ((Volatile.Read(ref _notProducing) | Volatile.Read(ref core.LeanProducer)) == 0 && length == capacity &&
+            core.TryCommitLean(payload, token, (uint)length, type))
+            return;
+        ThrowIfDisposed();
         if (!core.EnterProducerFast(reserving: false))
             ThrowGate(producer: true);
         if (!core.TryCommitFast(payload, (uint)capacity, token, (uint)length, type))

@@ -37,6 +37,8 @@ public sealed unsafe partial class Channel : IDisposable
     private readonly bool _spinInManaged; // blocked calls spin in ChannelCore before libpsyne's wait
     private readonly int _maxPauseRun;
     private int _disposed;
+    private int _notProducing; // 0 while this handle may produce and is not disposed: the lean paths' one look at this object
+    private int _notConsuming;
     private byte[]? _sink;
 
     private Channel(ChannelCore core, ChannelRole role)
@@ -49,6 +51,8 @@ public sealed unsafe partial class Channel : IDisposable
         Role = core.Address.Transport == ChannelTransport.Ipc ? (ChannelRole)info.role : role;
         _canProduce = (Role & ChannelRole.Producer) != 0;
         _canConsume = (Role & ChannelRole.Consumer) != 0;
+        _notProducing = _canProduce ? 0 : 1;
+        _notConsuming = _canConsume ? 0 : 1;
         Kind = (ChannelKind)info.kind;
         Capacity = (long)info.capacity;
         MaxPayload = (int)info.max_payload;
@@ -308,6 +312,8 @@ public sealed unsafe partial class Channel : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        Volatile.Write(ref _notProducing, 1);
+        Volatile.Write(ref _notConsuming, 1);
         if (Transport == ChannelTransport.InProcess)
         {
             _core.WakeAll(); // callers blocked in this object re-check and see it disposed

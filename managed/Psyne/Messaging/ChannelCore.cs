@@ -140,6 +140,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
             _unbracketed = _ringMemory != null;
         }
         _fast = true;
+        EnableLeanPaths();
     }
 
     private ref ulong At(int offset) => ref *(ulong*)(_region + offset);
@@ -618,6 +619,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     public void Shutdown()
     {
         _shut = true; // this handle's reserves now go to libpsyne, which refuses them
+        EndLeanProducer();
         if (!TryEnterOther())
             return;
         try
@@ -634,6 +636,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     public void MarkNoConsumers()
     {
         Interlocked.Or(ref _gate, GateNoConsumers);
+        EndLeanProducer();
         WakeAll();
     }
 
@@ -646,6 +649,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         if ((Interlocked.Or(ref _gate, GateClosing) & GateClosing) != 0)
             return;
         _shut = true;
+        EndLeanPaths();
         // Pairs with the plain stores of single-threaded sides (see the class remarks).
         Interlocked.MemoryBarrierProcessWide();
         PsyneNative.psyne_channel_shutdown(Ptr);

@@ -344,27 +344,6 @@ public unsafe class ChannelDataPathTests
 
     private static int SizeOf(ulong sequence) => sequence % 7 == 3 ? 0 : (int)(sequence * 37 % 301);
 
-    /// <summary>The sequence in the first bytes (as many as fit) and a byte pattern after.</summary>
-    private static void FillAny(Span<byte> payload, ulong sequence)
-    {
-        Span<byte> s = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
-        for (int i = 0; i < payload.Length; i++)
-            payload[i] = i < 8 ? s[i] : (byte)(sequence + (ulong)i);
-    }
-
-    private static bool CheckAny(ReadOnlySpan<byte> payload, ulong sequence)
-    {
-        Span<byte> s = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
-        for (int i = 0; i < payload.Length; i++)
-        {
-            if (payload[i] != (i < 8 ? s[i] : (byte)(sequence + (ulong)i)))
-                return false;
-        }
-        return true;
-    }
-
     /// <summary>
     /// The managed spin before libpsyne's wait: a producer that finds the ring full prefers to wait
     /// for a quarter of it, but a consumer holding records (releasing one now and then) must not

@@ -30,6 +30,27 @@ internal static class ChannelTestSupport
         for (int i = 0; i < data.Length; i++)
             data[i] = offset + (i & 0xFFFF) * 0.25f;
     }
+
+    /// <summary>The sequence in the first bytes (as many as fit) and a byte pattern after.</summary>
+    public static void FillAny(Span<byte> payload, ulong sequence)
+    {
+        Span<byte> s = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
+        for (int i = 0; i < payload.Length; i++)
+            payload[i] = i < 8 ? s[i] : (byte)(sequence + (ulong)i);
+    }
+
+    public static bool CheckAny(ReadOnlySpan<byte> payload, ulong sequence)
+    {
+        Span<byte> s = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(s, sequence);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            if (payload[i] != (i < 8 ? s[i] : (byte)(sequence + (ulong)i)))
+                return false;
+        }
+        return true;
+    }
 }
 
 /// <summary>

@@ -1,0 +1,121 @@
+using Psyne.Benchmarks.Peers;
+using Psyne.Messaging;
+using static Psyne.Tests.Messaging.ChannelTestSupport;
+
+namespace Psyne.Tests.Messaging;
+
+/// <summary>
+/// The lean inproc SPSC paths (ChannelCore.Lean.cs): which channels take them, and that every
+/// state they do not handle (roles, disposal, completion, consumers gone, other record shapes)
+/// still ends in the general paths' behaviour and errors.
+/// </summary>
+[NonParallelizable]
+public class LeanPathTests
+{
+    private static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
+
+    [Test]
+    public void OnlyOwnedInprocSpscRingsTakeTheLeanPaths()
+    {
+        using Channel spsc = Channel.Open(InprocUri("lean"));
+        using Channel mpsc = Channel.Open(InprocUri("lean-mpsc"), new ChannelOptions { Kind = ChannelKind.Mpsc });
+        using Channel ipc = Channel.Open($"ipc://{UniqueName("lean-ipc")}");
+        Assert.That((spsc.Core.LeanProducer, spsc.Core.LeanConsumer), Is.EqualTo((0, 0)));
+        Assert.That((mpsc.Core.LeanProducer, mpsc.Core.LeanConsumer), Is.EqualTo((1, 1)));
+        Assert.That((ipc.Core.LeanProducer, ipc.Core.LeanConsumer), Is.EqualTo((1, 1)), "an ipc mapping is checked as a peer could have changed it");
+    }
+
+    [Test]
+    public void RolesAndDisposalStillGiveTheirErrors()
+    {
+        string uri = InprocUri("lean-roles");
+        using Channel producer = Channel.Open(uri, null, ChannelRole.Producer);
+        Channel consumer = Channel.Open(uri, null, ChannelRole.Consumer);
+        Assert.That(producer.Core.LeanProducer, Is.Zero);
+        Assert.Throws<InvalidOperationException>(() => producer.Read(), "a producer-only handle cannot read");
+        Assert.Throws<InvalidOperationException>(() => consumer.Reserve(8), "a consumer-only handle cannot reserve");
+
+        Assert.That(producer.Write([7, 7, 7]), Is.True);
+        ChannelMessage held = consumer.Read();
+        Assert.That(held.Payload.ToArray(), Is.EqualTo(new byte[] { 7, 7, 7 }));
+        consumer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => held.Release(), "a release through a disposed handle");
+        Assert.Throws<ObjectDisposedException>(() => consumer.TryRead(out _));
+        // The last consumer left: reserves fail from now on, lean path or not.
+        Assert.That(producer.Core.LeanProducer, Is.EqualTo(1));
+        Assert.Throws<PsyneClosedException>(() => producer.Reserve(8));
+        Assert.Throws<PsyneClosedException>(() => producer.TryReserve(8, out _));
+    }
+
+    [Test]
+    public void CompletionEndsReservesAndTheConsumerDrains()
+    {
+        using Channel ch = Channel.Open(InprocUri("lean-complete"));
+        for (ulong i = 0; i < 3; i++)
+        {
+            ChannelReservation r = ch.Reserve(64);
+            SequencedPayload.Fill(r.Span, i);
+            r.Commit();
+        }
+        ch.Complete();
+        Assert.That(ch.Core.LeanProducer, Is.EqualTo(1));
+        Assert.That(ch.Core.LeanConsumer, Is.Zero, "draining goes on on the lean path");
+        Assert.Throws<PsyneClosedException>(() => ch.Reserve(8));
+        for (ulong i = 0; i < 3; i++)
+        {
+            ChannelMessage m = ch.Read();
+            Assert.That(SequencedPayload.Check(m.Payload, i), Is.True);
+            m.Release();
+        }
+        Assert.Throws<PsyneClosedException>(() => ch.Read(), "drained and completed");
+    }
+
+    /// <summary>Records of every shape through one small ring, held and released in and out of order: the lean and general paths share the cursors.</summary>
+    [Test]
+    public void AlignedShortAndHeldRecordsInterleaveWithLeanOnes()
+    {
+        using Channel ch = Channel.Open(InprocUri("lean-mix"), new ChannelOptions { Capacity = 4096 });
+        var random = new Random(11);
+        var held = new List<ChannelMessage>();
+        ulong written = 0, read = 0;
+        long bytes = 0;
+        for (int round = 0; round < 20_000; round++)
+        {
+            int size = random.Next(0, 200);
+            int alignment = random.Next(6) == 0 ? 64 : 0;
+            if (ch.TryReserve(size, out ChannelReservation r, alignment))
+            {
+                int length = random.Next(8) == 0 ? size / 2 : size; // now and then a short commit
+                FillAny(r.Span[..length], written);
+                r.Commit(length, type: (ushort)length);
+                bytes += length;
+                written++;
+            }
+            while (held.Count < 3 && ch.TryRead(out ChannelMessage m))
+            {
+                Assert.That(m.Type, Is.EqualTo((ushort)m.Length));
+                Assert.That(CheckAny(m.Payload, read), Is.True, $"record {read}");
+                held.Add(m);
+                read++;
+            }
+            if (held.Count > 0 && random.Next(3) == 0)
+            {
+                int which = random.Next(held.Count); // not always the oldest
+                held[which].Release();
+                held.RemoveAt(which);
+            }
+        }
+        foreach (ChannelMessage m in held)
+            m.Release();
+        while (ch.TryRead(out ChannelMessage m))
+        {
+            Assert.That(CheckAny(m.Payload, read), Is.True, $"record {read}");
+            m.Release();
+            read++;
+        }
+        Assert.That(read, Is.EqualTo(written));
+        ChannelStatistics s = ch.GetStatistics();
+        Assert.That((s.MessagesWritten, s.MessagesRead, s.BytesWritten, s.BytesRead, s.UsedBytes),
+            Is.EqualTo(((long)written, (long)read, bytes, bytes, 0L)));
+    }
+}

@@ -9,9 +9,11 @@ namespace Psyne.Benchmarks;
 /// <summary>
 /// In-process SPSC throughput, 64-byte messages, a producer (the benchmark thread) and a consumer
 /// thread that checks every message: System.Threading.Channels bounded(1024) (the baseline),
-/// NetMQ inproc PUSH/PULL (high-water mark 1000), and a Psyne inproc ring of 64 KiB (about 900
-/// records), records filled and read in place, and the same ring moving structs 64 at a time with
-/// WriteBatch/TryReadBatch. Mean is per message; Allocated is per message, both threads.
+/// NetMQ inproc PUSH/PULL (high-water mark 1000), Psyne inproc rings of 64 KiB (about 900 records)
+/// and 16 KiB (one that stays in L1), records filled and read in place, the 64 KiB ring moving
+/// structs 64 at a time with WriteBatch/TryReadBatch, and the machine's limit for the per-message
+/// protocol: a hand-rolled ring of the same 16 KiB and records (HandRolledRing). Mean is per
+/// message; Allocated is per message, both threads.
 /// <c>psyne bench channel</c> adds the ipc cases (two processes), round trips and 1 MiB messages.
 /// </summary>
 [MemoryDiagnoser]
@@ -23,6 +25,8 @@ public class ChannelBenchmarks
     private NetMqPushPull _netMq = null!;
     private PsyneInprocSpsc _psyne = null!;
     private PsyneInprocSpsc _psyneBatch = null!;
+    private PsyneInprocSpsc _psyneL1 = null!;
+    private HandRolledRing _handRolled = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -31,6 +35,8 @@ public class ChannelBenchmarks
         _netMq = new NetMqPushPull($"bench-{Environment.ProcessId}");
         _psyne = new PsyneInprocSpsc($"bdn-{Environment.ProcessId}", capacity: 64 << 10, size: 64);
         _psyneBatch = new PsyneInprocSpsc($"bdn-batch-{Environment.ProcessId}", capacity: 64 << 10, size: 64, batch: true);
+        _psyneL1 = new PsyneInprocSpsc($"bdn-l1-{Environment.ProcessId}", capacity: 16 << 10, size: 64);
+        _handRolled = new HandRolledRing(16 << 10);
     }
 
     [GlobalCleanup]
@@ -40,7 +46,9 @@ public class ChannelBenchmarks
         _netMq.Dispose();
         _psyne.Dispose();
         _psyneBatch.Dispose();
-        if (_threadingChannels.Errors + _netMq.Errors + _psyne.Errors + _psyneBatch.Errors != 0)
+        _psyneL1.Dispose();
+        _handRolled.Dispose();
+        if (_threadingChannels.Errors + _netMq.Errors + _psyne.Errors + _psyneBatch.Errors + _psyneL1.Errors + _handRolled.Errors != 0)
             throw new InvalidOperationException("a consumer received a wrong message");
     }
 
@@ -53,6 +61,14 @@ public class ChannelBenchmarks
     /// <summary>Each record reserved, filled, read and released in place: 0 copies.</summary>
     [Benchmark(OperationsPerInvoke = Messages)]
     public void PsyneInproc() => _psyne.Send(Messages);
+
+    /// <summary>As <see cref="PsyneInproc"/> on a 16 KiB ring, which stays in the L1 data caches.</summary>
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public void PsyneInprocL1Ring() => _psyneL1.Send(Messages);
+
+    /// <summary>The same records on the same 16 KiB by a hand-rolled ring with no API: the machine's limit for this protocol.</summary>
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public void HandRolledL1Ring() => _handRolled.Send(Messages);
 
     /// <summary>64-byte structs moved 64 at a time with WriteBatch/TryReadBatch: one copy each way, as the peers make.</summary>
     [Benchmark(OperationsPerInvoke = Messages)]

@@ -57,7 +57,8 @@ public sealed class ChannelSuite : IBenchSuite
         // Producer (this thread) on CPU 0, consumer on CPU 1, for both; unpinned on a 1-CPU machine.
         int consumerCpu = Environment.ProcessorCount >= 2 ? 1 : -1;
         using CpuAffinity.Scope? pin = consumerCpu > 0 ? CpuAffinity.Pin(0) : null;
-        double small = double.MaxValue, large = double.MaxValue, batched = double.MaxValue, peer = double.MaxValue, limit = double.MaxValue;
+        double small = double.MaxValue, large = double.MaxValue, batched = double.MaxValue, peer = double.MaxValue;
+        double limit = double.MaxValue, largeLimit = double.MaxValue; // the hand-rolled ring's, 16 and 64 KiB
         // Two ring sizes: one that fits in a core's L1 data cache (32-48 KiB on current x86) with
         // everything else, and one that does not; docs/channels.md ("Choosing a capacity") says why.
         using (var l1Ring = new PsyneInprocSpsc(Unique("inproc-16k"), capacity: SmallRing, size: Small, consumerCpu: consumerCpu))
@@ -65,6 +66,7 @@ public sealed class ChannelSuite : IBenchSuite
         using (var batches = new PsyneInprocSpsc(Unique("inproc-batch"), capacity: 64 << 10, size: Small, consumerCpu: consumerCpu, batch: true))
         using (var stc = new ThreadingChannelsSpsc(capacity: 1024, consumerCpu: consumerCpu))
         using (var handRolled = new HandRolledRing(SmallRing, consumerCpu: consumerCpu))
+        using (var handRolledLarge = new HandRolledRing(64 << 10, consumerCpu: consumerCpu))
         {
             for (int round = 0; round < Rounds; round++)
             {
@@ -73,12 +75,13 @@ public sealed class ChannelSuite : IBenchSuite
                 batched = Math.Min(batched, Measure.SecondsPerOperation(n => batches.Send(n), budget));
                 peer = Math.Min(peer, Measure.SecondsPerOperation(n => stc.Send(n), budget));
                 limit = Math.Min(limit, Measure.SecondsPerOperation(n => handRolled.Send(n), budget));
+                largeLimit = Math.Min(largeLimit, Measure.SecondsPerOperation(n => handRolledLarge.Send(n), budget));
             }
             ThrowIfWrong("Psyne (16 KiB ring)", l1Ring.Errors);
             ThrowIfWrong("Psyne (64 KiB ring)", l2Ring.Errors);
             ThrowIfWrong("Psyne batch", batches.Errors);
             ThrowIfWrong("System.Threading.Channels", stc.Errors);
-            ThrowIfWrong("hand-rolled ring", handRolled.Errors);
+            ThrowIfWrong("hand-rolled ring", handRolled.Errors + handRolledLarge.Errors);
         }
         const string Stc = "System.Threading.Channels bounded(1024) SPSC";
         yield return BenchResult.Throughput(Name, "inproc SPSC 64 B, 2 threads on CPUs 0/1 (16 KiB ring, in place, 0 copies)", "M msg/s", 1e-6 / small,
@@ -88,8 +91,11 @@ public sealed class ChannelSuite : IBenchSuite
         // The machine's limit for this protocol in this run: how far the host lets any per-message
         // ring go right now (docs/performance.md, "Reading the inproc figures"). No target: Psyne
         // checks what a hand-rolled ring trusts.
+        const string HandRolled = "hand-rolled SPSC ring of the same 72-byte records, no API (benchmarks/Peers/HandRolledRing.cs)";
         yield return BenchResult.Throughput(Name, "inproc SPSC 64 B one at a time (16 KiB ring) against the same records hand-rolled", "M msg/s", 1e-6 / small,
-            "hand-rolled SPSC ring of the same 72-byte records, no API (benchmarks/Peers/HandRolledRing.cs)", 1e-6 / limit);
+            HandRolled, 1e-6 / limit);
+        yield return BenchResult.Throughput(Name, "inproc SPSC 64 B one at a time (64 KiB ring) against the same records hand-rolled", "M msg/s", 1e-6 / large,
+            HandRolled, 1e-6 / largeLimit);
         yield return BenchResult.Throughput(Name, "inproc SPSC 64 B structs, WriteBatch/TryReadBatch of 64 (1 copy each way)", "M msg/s", 1e-6 / batched,
             Stc, 1e-6 / peer) with { Target = 2.5, Note = AtLeast(1e-6 / batched, 50, "M msg/s") };
     }

@@ -114,7 +114,7 @@ public class CliTests
         ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "channel", "--json", "--budget-ms", "20");
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         JsonElement[] results = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
-        Assert.That(results, Has.Length.EqualTo(Environment.ProcessorCount >= 2 ? 10 : 9));
+        Assert.That(results, Has.Length.EqualTo(Environment.ProcessorCount >= 2 ? 11 : 10));
         foreach (JsonElement x in results)
         {
             Assert.That(x.GetProperty("suite").GetString(), Is.EqualTo("channel"));
@@ -131,6 +131,8 @@ public class CliTests
         Assert.That(Row("inproc SPSC 64 B one at a time").GetProperty("peer").GetString(), Does.StartWith("hand-rolled"),
             "the machine's own limit for the per-message protocol, measured in the same run");
         Assert.That(Row("inproc SPSC 64 B one at a time").GetProperty("target").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(results.Count(x => x.GetProperty("case").GetString()!.StartsWith("inproc SPSC 64 B one at a time")), Is.EqualTo(2),
+            "both ring sizes against the hand-rolled ring");
         Assert.That(Row("ipc SPSC 64 B").GetProperty("note").GetString(), Does.StartWith("target >= 20 M msg/s: "));
         Assert.That(Row("ipc ping-pong 64 B, futex").GetProperty("target").GetDouble(), Is.EqualTo(1.0));
         Assert.That(Row("ipc 1 MiB").GetProperty("target").GetDouble(), Is.EqualTo(0.5));

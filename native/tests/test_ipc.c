@@ -142,10 +142,16 @@ static void test_local(void)
     char path[256];
     psyne_ipc_segment_path(name, path, sizeof path);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-    /* An ipc mapping stays libpsyne's. */
+    /* The consumer's mapping is taken: close detaches but leaves it mapped, until psyne_free. */
     psyne_allocation taken;
-    CHECK_STATUS(PSYNE_E_UNSUPPORTED, psyne_channel_region_take(prod, &taken));
-    CHECK(taken.data == NULL);
+    psyne_channel_region region;
+    CHECK_STATUS(PSYNE_OK, psyne_channel_region_get(cons, &region));
+    CHECK_STATUS(PSYNE_OK, psyne_channel_region_take(cons, &taken));
+    CHECK(taken.data == region.base && taken.kind == PSYNE_ALLOC_KIND_PAGES);
+    CHECK(taken.mapped_size >= PSYNE_SEGMENT_DATA_OFFSET + region.capacity);
+    psyne_allocation again;
+    CHECK_STATUS(PSYNE_E_INVALID_ARGUMENT, psyne_channel_region_take(cons, &again));
+    CHECK(again.data == NULL);
     /* Creating it again fails while it is in use; a second SPSC producer or consumer is refused. */
     psyne_channel_options o;
     psyne_channel_options_init(&o);
@@ -178,6 +184,12 @@ static void test_local(void)
     CHECK(strstr(psyne_last_error(), "every producer closed") != NULL);
     CHECK_STATUS(PSYNE_OK, psyne_channel_close(cons));
     CHECK(file_exists(name) == 0);
+    /* Detached and its name removed, the taken mapping still reads (and the ring drained); then freed. */
+    CHECK_EQ_U64(PSYNE_SEGMENT_MAGIC, *(const uint32_t *)taken.data);
+    CHECK_EQ_U64(*(const uint64_t *)((const uint8_t *)taken.data + PSYNE_SEGMENT_TAIL_OFFSET),
+                 *(const uint64_t *)((const uint8_t *)taken.data + PSYNE_SEGMENT_RELEASE_HEAD_OFFSET));
+    CHECK_STATUS(PSYNE_OK, psyne_free(&taken));
+    CHECK(taken.data == NULL);
 
     /* psyne_ipc_unlink removes the name; attached handles keep working, and
      * the name can be created afresh meanwhile. */

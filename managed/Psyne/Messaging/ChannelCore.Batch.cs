@@ -42,20 +42,16 @@ internal sealed unsafe partial class ChannelCore
             ulong release = Volatile.Read(ref At(PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET)) & ~1UL;
             if ((release & 7) != 0 || release > tail || tail - release > capacity)
                 return 0;
-            _inFlight.CachedRelease = release;
+            SetCachedRelease(release);
             ulong free = release + capacity - tail; // >= 0: checked above
             if (free < PsyneNative.PSYNE_RECORD_HEADER_BYTES + span)
                 return 0;
             count = Math.Min(count, (free - PsyneNative.PSYNE_RECORD_HEADER_BYTES) / span);
         }
-        if (_ipc)
+        if (tail + count * span + PsyneNative.PSYNE_RECORD_HEADER_BYTES > _inFlight.LivenessAt)
         {
-            _inFlight.LivenessBudget -= (int)count;
-            if (_inFlight.LivenessBudget <= 0)
-            {
-                _inFlight.LivenessBudget = LivenessCallEvery;
-                return 0;
-            }
+            ArmLivenessCall(tail);
+            return 0;
         }
         byte* data = _data;
         ulong end = tail + count * span;

@@ -58,7 +58,7 @@ internal sealed unsafe partial class ChannelCore
         ulong index = tail & _mask;
         ulong span = (HeaderBytes + size + 7) & ~7UL;
         token = tail;
-        if (index + span > capacity || tail + span + HeaderBytes > _inFlight.CachedRelease + capacity ||
+        if (index + span > capacity || tail + span + HeaderBytes > _inFlight.LeanLimit ||
             *(uint*)(region + PsyneNative.PSYNE_SEGMENT_GATE_OFFSET) != 0)
             return null;
         byte* data = region + DataOffset;

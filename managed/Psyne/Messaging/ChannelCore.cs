@@ -96,8 +96,12 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     /// <summary>False: every call goes through libpsyne (<c>PSYNE_MANAGED_DATA_PATH=0</c>, or tests).</summary>
     internal static bool ManagedDataPath = Environment.GetEnvironmentVariable("PSYNE_MANAGED_DATA_PATH") != "0";
 
-    /// <summary>ipc producers still call libpsyne once per this many reserves, which checks the peers' liveness (every 50 ms).</summary>
-    internal const int LivenessCallEvery = 1024;
+    /// <summary>
+    /// ipc producers still call libpsyne once per this many bytes of records (about 900 records of
+    /// 64 bytes), which checks the peers' liveness (every 50 ms): a producer whose consumer died
+    /// learns it within that much, not only once the ring is full.
+    /// </summary>
+    internal const ulong LivenessStride = 64 << 10;
 
     private const ulong HeaderCommitted = (ulong)PsyneNative.PSYNE_RECORD_FLAG_COMMITTED << 48;
 
@@ -131,14 +135,13 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         _wake = (region.flags & (uint)PsyneNative.PSYNE_REGION_WAKE) != 0;
         _fence = (region.flags & (uint)PsyneNative.PSYNE_REGION_FENCE) != 0;
         _ipc = ipc;
-        _inFlight.LivenessBudget = LivenessCallEvery;
+        _inFlight.LivenessAt = ipc ? 0 : ulong.MaxValue; // ipc: the first reserve goes to libpsyne
+        SetCachedRelease(0);
         _inFlight.LastRead = ulong.MaxValue; // no read yet: no release matches
-        // inproc: the ring's bytes become ours, so the common case needs no in-flight marks (RingMemory).
-        if (!ipc)
-        {
-            _ringMemory = RingMemory.TryTake(Ptr);
-            _unbracketed = _ringMemory != null;
-        }
+        // The ring's bytes (an ipc handle's whole mapping) become ours, so the common case needs no
+        // in-flight marks (RingMemory).
+        _ringMemory = RingMemory.TryTake(Ptr, this);
+        _unbracketed = _ringMemory != null;
         _fast = true;
         EnableLeanPaths();
     }
@@ -164,9 +167,9 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         ulong end = tail + span + PsyneNative.PSYNE_RECORD_HEADER_BYTES; // keep the next header's slot free
         if (end > _inFlight.CachedRelease + capacity && !RefreshRelease(tail, end))
             return null;
-        if (_ipc && --_inFlight.LivenessBudget <= 0)
+        if (end > _inFlight.LivenessAt)
         {
-            _inFlight.LivenessBudget = LivenessCallEvery;
+            ArmLivenessCall(tail);
             return null;
         }
         // Zero ahead: the slot after this record reads 0 until it is published.
@@ -203,8 +206,22 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
         ulong release = Volatile.Read(ref At(PsyneNative.PSYNE_SEGMENT_RELEASE_HEAD_OFFSET)) & ~1UL;
         if ((release & 7) != 0 || release > tail || tail - release > _capacity || end > release + _capacity)
             return false;
-        _inFlight.CachedRelease = release;
+        SetCachedRelease(release);
         return true;
+    }
+
+    /// <summary>Notes a release head seen (never ahead of the real one), and where the lean reserve must stop for it.</summary>
+    private void SetCachedRelease(ulong release)
+    {
+        _inFlight.CachedRelease = release;
+        _inFlight.LeanLimit = Math.Min(release + _capacity, _inFlight.LivenessAt);
+    }
+
+    /// <summary>ipc: this reserve goes to libpsyne, which checks the peers; the next one after <see cref="LivenessStride"/> more bytes.</summary>
+    private void ArmLivenessCall(ulong tail)
+    {
+        _inFlight.LivenessAt = tail + LivenessStride;
+        SetCachedRelease(_inFlight.CachedRelease);
     }
 
     /// <summary>
@@ -424,7 +441,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
             // whatever room there is rather than wait for a quarter that may never come.
             if (release + _capacity >= roomy || (release == last && release + _capacity >= end))
             {
-                _inFlight.CachedRelease = release;
+                SetCachedRelease(release);
                 return true;
             }
             last = release;
@@ -679,9 +696,10 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     private struct InFlight
     {
         [FieldOffset(128)] public int Producer;
-        [FieldOffset(132)] public int LivenessBudget;
         [FieldOffset(136)] public ulong CachedRelease; // a release head seen before: never ahead of the real one
         [FieldOffset(144)] public ulong SettledEnd;    // 1 + the highest reservation committed or aborted (positions only grow)
+        [FieldOffset(152)] public ulong LivenessAt;    // ipc: a reserve whose record ends past this goes to libpsyne (ulong.MaxValue: never)
+        [FieldOffset(160)] public ulong LeanLimit;     // min(CachedRelease + capacity, LivenessAt): where the lean reserve stops
         [FieldOffset(256)] public int Consumer;
         [FieldOffset(264)] public ulong LastRead;      // the position of the record the last fast read took
         [FieldOffset(272)] public ulong LastReadEnd;   // the head that read left

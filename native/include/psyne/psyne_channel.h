@@ -396,13 +396,14 @@ enum {
 
 PSYNE_API psyne_status psyne_channel_region_get(psyne_channel *channel, psyne_channel_region *out);
 
-/* Hands the memory of an inproc channel's region to the caller:
- * psyne_channel_close then leaves it allocated, and the caller frees it with
- * psyne_free once none of its own code can still touch it. A data path
- * outside libpsyne can then run without telling the closer when it is inside
- * a call (Psyne's .NET binding frees the region when the garbage collector
- * finds no call can reach it). The region stays where psyne_channel_region_get
- * said. PSYNE_E_UNSUPPORTED for an ipc channel (its mapping stays libpsyne's);
+/* Hands the memory of a channel's region to the caller: the heap block of an
+ * inproc channel, or this handle's whole mapping of an ipc segment.
+ * psyne_channel_close then leaves it allocated (an ipc handle still detaches
+ * and closes its file), and the caller frees it with psyne_free once none of
+ * its own code can still touch it. A data path outside libpsyne can then run
+ * without telling the closer when it is inside a call (Psyne's .NET binding
+ * frees the region when the garbage collector finds no call can reach it).
+ * The region stays where psyne_channel_region_get said.
  * PSYNE_E_INVALID_ARGUMENT if the region was taken already. */
 PSYNE_API psyne_status psyne_channel_region_take(psyne_channel *channel, psyne_allocation *out);
 

@@ -220,7 +220,7 @@ static void ipc_init(psyne__ipc *ipc, const char *bare)
 
 static void ipc_release(psyne__ipc *ipc)
 {
-    if (ipc->map) munmap(ipc->map, (size_t)ipc->map_bytes);
+    if (ipc->map && !ipc->map_taken) munmap(ipc->map, (size_t)ipc->map_bytes);
     if (ipc->fd >= 0) close(ipc->fd);
     for (int i = 0; i < PSYNE_IPC_MAX_ATTACH; i++) psyne__process_watch_close(&ipc->watch[i]);
     ipc->map = NULL;

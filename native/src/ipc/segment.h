@@ -23,6 +23,7 @@ typedef struct psyne__ipc {
     int fd;
     void *map;
     uint64_t map_bytes;
+    int map_taken;                       /* psyne_channel_region_take gave the mapping away: close leaves it mapped */
     int32_t slot;                        /* this handle's attach slot */
     uint32_t slot_epoch;
     int32_t role;

@@ -682,9 +682,19 @@ psyne_status psyne_channel_region_take(psyne_channel *ch, psyne_allocation *out)
     if (!ch || !out)
         return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_take: channel and out must not be NULL");
     memset(out, 0, sizeof *out);
-    if (ch->transport == PSYNE_TRANSPORT_IPC)
-        return psyne__fail(PSYNE_E_UNSUPPORTED, "psyne_channel_region_take: %s is an ipc channel; its mapping stays libpsyne's",
-                           ch->label);
+    if (ch->transport == PSYNE_TRANSPORT_IPC) {
+        if (!ch->ipc.map || ch->ipc.map_taken)
+            return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_take: the mapping of %s was taken already",
+                               ch->label);
+        /* The whole mapping, as psyne_free unmaps a PAGES allocation; close still detaches. */
+        out->data = ch->ipc.map;
+        out->size = (size_t)ch->ipc.map_bytes;
+        out->mapped_size = (size_t)ch->ipc.map_bytes;
+        out->kind = PSYNE_ALLOC_KIND_PAGES;
+        out->alignment = (uint32_t)PSYNE_SEGMENT_DATA_OFFSET;
+        ch->ipc.map_taken = 1;
+        return PSYNE_OK;
+    }
     if (!ch->region.data)
         return psyne__fail(PSYNE_E_INVALID_ARGUMENT, "psyne_channel_region_take: the region was taken already");
     *out = ch->region;

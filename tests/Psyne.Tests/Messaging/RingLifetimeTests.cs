@@ -15,14 +15,16 @@ namespace Psyne.Tests.Messaging;
 public class RingLifetimeTests
 {
     [Test]
-    public void InprocCoresOwnTheirRingAndIpcCoresDoNot()
+    public void SpscCoresOwnTheirRingOrMapping()
     {
         using Channel inproc = Channel.Open($"inproc://{UniqueName("owns")}");
         Assert.That(inproc.Core.OwnsRing, Is.True);
         string uri = $"ipc://{UniqueName("owns")}";
         using Channel ipc = Channel.Create(uri, new ChannelOptions(), ChannelRole.Producer);
         Assert.That(ipc.Core.Fast, Is.True);
-        Assert.That(ipc.Core.OwnsRing, Is.False, "an ipc mapping stays libpsyne's; its calls keep their in-flight marks");
+        Assert.That(ipc.Core.OwnsRing, Is.True, "an ipc handle's mapping is taken too: close detaches, the finalizer unmaps");
+        using Channel mpsc = Channel.Create($"ipc://{UniqueName("owns-mpsc")}", new ChannelOptions { Kind = ChannelKind.Mpsc }, ChannelRole.Producer);
+        Assert.That(mpsc.Core.OwnsRing, Is.False, "other kinds stay on libpsyne's calls");
     }
 
     /// <summary>
@@ -30,12 +32,13 @@ public class RingLifetimeTests
     /// channel, 40 times at different moments. Each side must stop with ObjectDisposedException or
     /// PsyneClosedException, and every record it read before must be intact and in order.
     /// </summary>
-    [Test]
-    public void DisposeRacingBothSidesEndsEachWithADocumentedException()
+    [TestCase("inproc")]
+    [TestCase("ipc")]
+    public void DisposeRacingBothSidesEndsEachWithADocumentedException(string transport)
     {
         for (int round = 0; round < 40; round++)
         {
-            var channel = Channel.Open($"inproc://{UniqueName("race")}", new ChannelOptions { Capacity = 4096 });
+            var channel = Channel.Open($"{transport}://{UniqueName("race")}", new ChannelOptions { Capacity = 4096 });
             Assert.That(channel.Core.OwnsRing, Is.True);
             Exception? producerEnd = null, consumerEnd = null;
             long badRecords = 0, read = 0;
@@ -84,14 +87,15 @@ public class RingLifetimeTests
         }
     }
 
-    [Test]
-    public void RingMemoryOfUnreachableChannelsIsFreed()
+    [TestCase("inproc")]
+    [TestCase("ipc")]
+    public void RingMemoryOfUnreachableChannelsIsFreed(string transport)
     {
         CollectEverything();
         long before = RingMemory.LiveBytes;
         const int Channels = 8, Capacity = 1 << 20;
-        CreateAndDispose(Channels, Capacity, dispose: true);
-        CreateAndDispose(Channels, Capacity, dispose: false); // forgotten without Dispose: the finalizers close them
+        CreateAndDispose(Channels, Capacity, dispose: true, transport);
+        CreateAndDispose(Channels, Capacity, dispose: false, transport); // forgotten without Dispose: the finalizers close them
         CollectEverything();
         Assert.That(RingMemory.LiveBytes, Is.LessThanOrEqualTo(before), "every ring freed once its channel was unreachable");
     }
@@ -112,12 +116,12 @@ public class RingLifetimeTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)] // so no reference to the channels outlives this frame
-    private static void CreateAndDispose(int count, int capacity, bool dispose)
+    private static void CreateAndDispose(int count, int capacity, bool dispose, string transport = "inproc")
     {
         var channels = new List<Channel>();
         for (int i = 0; i < count; i++)
         {
-            var channel = Channel.Open($"inproc://{UniqueName("mem")}", new ChannelOptions { Capacity = capacity });
+            var channel = Channel.Open($"{transport}://{UniqueName("mem")}", new ChannelOptions { Capacity = capacity });
             Assert.That(channel.Write(new byte[16]), Is.True);
             channels.Add(channel);
         }

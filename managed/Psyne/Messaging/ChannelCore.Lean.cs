@@ -4,25 +4,27 @@ using Psyne.Native;
 
 namespace Psyne.Messaging;
 
-// ---- the lean inproc SPSC paths ---------------------------------------------------------------
+// ---- the lean SPSC paths ---------------------------------------------------------------------
 //
-// An inproc SPSC ring whose bytes this core owns (RingMemory) needs, in the common case of each
-// call, nothing but the ring: no in-flight mark, no word a peer process could change. These paths
+// An SPSC ring whose bytes this core owns (RingMemory: an inproc block or an ipc handle's mapping)
+// needs, in the common case of each call, nothing but the ring: no in-flight mark. These paths
 // do that common case with as few instructions as the layout allows, one flag per side deciding
 // whether they apply. With two threads, a side's rate follows how many records its core keeps in
 // flight, which is how many fit in the CPU's reorder window: a side that takes 100 instructions a
 // message lets far fewer cache-line transfers overlap than one that takes 40 (docs/architecture.md,
-// "Lean inproc paths"). Everything else (wrap-around, a full or empty ring, records of other
-// shapes, errors, ipc) goes to the general fast paths and libpsyne as before.
+// "Lean paths"). Everything else (wrap-around, a full or empty ring, records of other shapes,
+// errors, an ipc producer's liveness call every LivenessStride bytes) goes to the general fast
+// paths and libpsyne as before. A peer process's header is trusted only as far as memory safety
+// needs: the record lies inside the ring.
 internal sealed unsafe partial class ChannelCore
 {
     private const int DataOffset = PsyneNative.PSYNE_SEGMENT_DATA_OFFSET;
     private const ulong HeaderBytes = PsyneNative.PSYNE_RECORD_HEADER_BYTES;
 
-    /// <summary>0 while the producer's lean paths apply: an owned inproc ring, membarrier ordering, the gate open, not shut down.</summary>
+    /// <summary>0 while the producer's lean paths apply: an owned ring, membarrier ordering, the gate open, not shut down.</summary>
     internal int LeanProducer = 1;
 
-    /// <summary>0 while the consumer's lean paths apply: an owned inproc ring, membarrier ordering, not closing.</summary>
+    /// <summary>0 while the consumer's lean paths apply: an owned ring, membarrier ordering, not closing.</summary>
     internal int LeanConsumer = 1;
 
     /// <summary>Turns the lean paths on once the ring is ours (MapRegion).</summary>
@@ -46,8 +48,9 @@ internal sealed unsafe partial class ChannelCore
 
     /// <summary>
     /// Reserves <paramref name="size"/> bytes (8-byte aligned payload) when the record and the next
-    /// header's slot fit before the end of the lap and within the release head last seen. Null: use
-    /// the general path (it refreshes the release head, wraps, waits or reports the error).
+    /// header's slot fit before the end of the lap and within the lean limit (the release head last
+    /// seen; for ipc also the next liveness call). Null: use the general path (it refreshes the
+    /// release head, calls libpsyne for liveness, wraps, waits or reports the error).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* TryReserveLean(uint size, out ulong token)

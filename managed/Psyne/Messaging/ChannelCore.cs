@@ -19,7 +19,7 @@ namespace Psyne.Messaging;
 /// <see cref="CloseChannel"/> pairs them with <see cref="Interlocked.MemoryBarrierProcessWide"/> (an
 /// asymmetric Dekker handshake: either the caller sees the gate closed, or the closer sees the
 /// caller in flight). Multi-threaded sides count with interlocked increments.</para>
-/// <para>An inproc SPSC core owns its ring's memory (<see cref="RingMemory"/>), so the common
+/// <para>An SPSC core owns its ring's memory (<see cref="RingMemory"/>: an inproc block or an ipc handle's mapping), so the common
 /// case of its data-path calls, which touches nothing else, skips the in-flight word: see
 /// "calls in flight" below.</para>
 /// <para>The SafeHandle base still frees the native handle from its finalizer when every
@@ -120,7 +120,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     /// <summary>True when this SPSC ring's data path runs in managed code.</summary>
     public bool Fast => _fast;
 
-    /// <summary>True when this core owns its ring's memory (inproc), so the common case of each call needs no in-flight mark.</summary>
+    /// <summary>True when this core owns its ring's memory (an inproc block or an ipc mapping), so the common case of each call needs no in-flight mark.</summary>
     public bool OwnsRing => _unbracketed;
 
     private void MapRegion(bool ipc)
@@ -510,7 +510,7 @@ internal sealed unsafe partial class ChannelCore : PsyneSafeHandle
     // ---- calls in flight ------------------------------------------------------------------
     //
     // The data-path entry points enter with Enter*Fast and leave their common case with
-    // Exit*Fast. For an inproc SPSC ring, whose bytes this core owns (RingMemory), those only look
+    // Exit*Fast. For an SPSC ring whose bytes this core owns (RingMemory), those only look
     // at the gate: the common case touches nothing but the ring, which outlives every call that
     // can reach it. Anything else (libpsyne, the spins, the waits) first calls Enter*Slow, which
     // then marks the call in flight for real, so CloseChannel waits for it before freeing the

@@ -1,17 +1,20 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Psyne.Benchmarks.Peers;
+using Psyne.Interop;
 using Psyne.Messaging;
 using static Psyne.Tests.Messaging.ChannelTestSupport;
 
 namespace Psyne.Tests.Messaging;
 
 /// <summary>
-/// The lean inproc SPSC paths (ChannelCore.Lean.cs): which channels take them, and that every
+/// The lean SPSC paths (ChannelCore.Lean.cs): which channels take them, and that every
 /// state they do not handle (roles, disposal, completion, consumers gone, other record shapes)
 /// still ends in the general paths' behaviour and errors.
 /// </summary>
 [NonParallelizable]
-public class LeanPathTests
+public unsafe class LeanPathTests
 {
     private static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
 
@@ -148,5 +151,57 @@ public class LeanPathTests
         ChannelStatistics s = ch.GetStatistics();
         Assert.That((s.MessagesWritten, s.MessagesRead, s.BytesWritten, s.BytesRead, s.UsedBytes),
             Is.EqualTo(((long)written, (long)read, bytes, bytes, 0L)));
+    }
+
+    /// <summary>
+    /// A fuzz of the managed readers (lean and general) over a ring a peer scribbled on: random
+    /// bytes and plausible headers of random lengths at random places among real records. Every
+    /// payload a read hands out lies inside the ring; anything else is a typed error.
+    /// </summary>
+    [TestCase("inproc")]
+    [TestCase("ipc")]
+    public void GarbageInTheRingNeverReadsOutsideIt(string transport)
+    {
+        var random = new Random(5);
+        int delivered = 0, refused = 0;
+        for (int round = 0; round < 300; round++)
+        {
+            using Channel ch = Channel.Open($"{transport}://{UniqueName("garbage")}", new ChannelOptions { Capacity = 4096 });
+            psyne_channel_region region;
+            Assert.That(PsyneNative.psyne_channel_region_get(ch.Core.Ptr, &region), Is.EqualTo(psyne_status.PSYNE_OK));
+            byte* data = region.@base + PsyneNative.PSYNE_SEGMENT_DATA_OFFSET;
+            ulong capacity = region.capacity;
+            try
+            {
+                for (int i = random.Next(0, 60); i > 0; i--)
+                {
+                    ch.TryWrite(new byte[random.Next(0, 120)]);
+                    if (random.Next(3) == 0 && ch.TryRead(out ChannelMessage m))
+                        m.Release();
+                }
+                for (int i = random.Next(1, 6); i > 0; i--)
+                {
+                    ulong at = (ulong)random.Next(0, (int)capacity - 8) & ~7UL;
+                    if (random.Next(2) == 0)
+                        *(ulong*)(data + at) = (ulong)(uint)random.Next() | ((ulong)PsyneNative.PSYNE_RECORD_FLAG_COMMITTED << 48);
+                    else
+                        data[at + (ulong)random.Next(8)] = (byte)random.Next(256);
+                }
+                for (int i = 0; i < 200 && ch.TryRead(out ChannelMessage m); i++)
+                {
+                    byte* p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(m.Payload));
+                    Assert.That(p >= data && p + m.Length <= data + capacity, $"round {round}: a payload outside the ring");
+                    delivered++;
+                    m.Release();
+                    ch.TryWrite(new byte[random.Next(0, 120)]);
+                }
+            }
+            catch (PsyneException)
+            {
+                refused++; // a format error (the ring faulted), or a release or reserve the damage made invalid
+            }
+        }
+        TestContext.Out.WriteLine($"{delivered} records delivered, {refused} rounds ended by a typed error");
+        Assert.That(refused, Is.GreaterThan(0), "some damage was seen");
     }
 }

@@ -179,7 +179,6 @@ public sealed class ThreadingChannelsSpsc : IDisposable
 {
     private readonly Channel<Message64> _channel;
     private readonly Thread _consumer;
-    private readonly int _consumerCpu;
     private long _sent;
     private PaddedCounter _consumed; // written by the consumer only, on a line of its own
     private long _errors;
@@ -188,15 +187,13 @@ public sealed class ThreadingChannelsSpsc : IDisposable
     /// <param name="consumerCpu">The CPU the consumer thread pins itself to; -1: none.</param>
     public ThreadingChannelsSpsc(int capacity, int consumerCpu = -1)
     {
-        _consumerCpu = consumerCpu;
         _channel = System.Threading.Channels.Channel.CreateBounded<Message64>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _consumer = new Thread(Consume) { IsBackground = true, Name = "stc-consumer" };
-        _consumer.Start();
+        _consumer = ConsumerThread.StartPinned("stc-consumer", consumerCpu, Consume);
     }
 
     public long Errors => Interlocked.Read(ref _errors);
@@ -238,7 +235,6 @@ public sealed class ThreadingChannelsSpsc : IDisposable
 
     private void Consume()
     {
-        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
         ChannelReader<Message64> reader = _channel.Reader;
         long expected = 0;
         while (true)
@@ -290,7 +286,6 @@ public sealed class PsyneInprocSpsc : IDisposable
     private readonly PsyneChannel _channel;
     private readonly Thread _consumer;
     private readonly int _size;
-    private readonly int _consumerCpu;
     private readonly bool _batch;
     private readonly Message64[] _out = new Message64[Batch];
     private ulong _sent;
@@ -304,14 +299,12 @@ public sealed class PsyneInprocSpsc : IDisposable
     public PsyneInprocSpsc(string name, long capacity, int size, WaitPolicy wait = WaitPolicy.SpinYieldFutex, int consumerCpu = -1,
                            bool batch = false)
     {
-        _consumerCpu = consumerCpu;
         _batch = batch;
         if (batch && size != 64)
             throw new ArgumentException("Batches move 64-byte messages.", nameof(size));
         _size = size;
         _channel = PsyneChannel.Create($"inproc://{name}", new ChannelOptions { Capacity = capacity, WaitPolicy = wait });
-        _consumer = new Thread(Consume) { IsBackground = true, Name = "psyne-consumer" };
-        _consumer.Start();
+        _consumer = ConsumerThread.StartPinned("psyne-consumer", consumerCpu, Consume);
     }
 
     public long Errors => Interlocked.Read(ref _errors);
@@ -359,7 +352,6 @@ public sealed class PsyneInprocSpsc : IDisposable
 
     private void Consume()
     {
-        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
         ulong expected = 0;
         var received = new Message64[Batch];
         try
@@ -426,6 +418,31 @@ public sealed class PsyneInprocSpsc : IDisposable
         _channel.Complete();
         _consumer.Join();
         _channel.Dispose();
+    }
+}
+
+/// <summary>
+/// Starts a benchmark's consumer thread and returns once it runs, pinned: a producer that began
+/// while its consumer was still starting would find the ring full, and the JIT's profile of its
+/// first calls (from which the final code is laid out) would then say the slow path is the usual one.
+/// </summary>
+public static class ConsumerThread
+{
+    /// <param name="name">The thread's name.</param>
+    /// <param name="cpu">The CPU to pin it to; -1: none.</param>
+    /// <param name="consume">The consumer's loop.</param>
+    public static Thread StartPinned(string name, int cpu, Action consume)
+    {
+        using var running = new ManualResetEventSlim();
+        var thread = new Thread(() =>
+        {
+            using CpuAffinity.Scope? pin = CpuAffinity.Pin(cpu);
+            running.Set();
+            consume();
+        }) { IsBackground = true, Name = name };
+        thread.Start();
+        running.Wait();
+        return thread;
     }
 }
 

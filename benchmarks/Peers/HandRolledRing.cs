@@ -28,7 +28,6 @@ public sealed unsafe class HandRolledRing : IDisposable
     private readonly ulong* _release; // the consumer's release position, on its own pair of cache lines
     private readonly ulong _capacity;
     private readonly Thread _consumer;
-    private readonly int _consumerCpu;
     private ulong _tail, _cachedRelease, _sent;
     private PaddedCounter _consumed;
     private volatile bool _stop;
@@ -47,9 +46,7 @@ public sealed unsafe class HandRolledRing : IDisposable
         NativeMemory.Clear(_ring, (nuint)capacity);
         _release = (ulong*)NativeMemory.AlignedAlloc(256, 128);
         NativeMemory.Clear(_release, 256);
-        _consumerCpu = consumerCpu;
-        _consumer = new Thread(Consume) { IsBackground = true, Name = "hand-rolled-consumer" };
-        _consumer.Start();
+        _consumer = ConsumerThread.StartPinned("hand-rolled-consumer", consumerCpu, Consume);
     }
 
     public long Errors => Interlocked.Read(ref _errors);
@@ -125,7 +122,6 @@ public sealed unsafe class HandRolledRing : IDisposable
 
     private void Consume()
     {
-        using CpuAffinity.Scope? pin = CpuAffinity.Pin(_consumerCpu);
         ulong head = 0, expected = 0;
         while (true)
         {

@@ -18,8 +18,6 @@ namespace Psyne.Tests.Messaging;
 [NonParallelizable]
 public unsafe class ChannelDataPathTests
 {
-    private static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
-
     [Test]
     public void OnlySpscRingsTakeTheManagedPath()
     {
@@ -27,12 +25,17 @@ public unsafe class ChannelDataPathTests
         using Channel mpsc = Channel.Open(InprocUri("mpsc"), new ChannelOptions { Kind = ChannelKind.Mpsc });
         Assert.That(spsc.Core.Fast, Is.True);
         Assert.That(mpsc.Core.Fast, Is.False);
+        // The lean paths (LeanPathTests): owned SPSC rings only, an ipc handle's mapping included.
+        using Channel ipc = Channel.Open(IpcUri("spsc"));
+        Assert.That((spsc.Core.LeanProducer, spsc.Core.LeanConsumer, ipc.Core.LeanProducer, ipc.Core.LeanConsumer), Is.EqualTo((0, 0, 0, 0)));
+        Assert.That((mpsc.Core.LeanProducer, mpsc.Core.LeanConsumer), Is.EqualTo((1, 1)));
         bool saved = ChannelCore.ManagedDataPath;
         ChannelCore.ManagedDataPath = false;
         try
         {
             using Channel off = Channel.Open(InprocUri("off"));
             Assert.That(off.Core.Fast, Is.False, "PSYNE_MANAGED_DATA_PATH=0 sends every call through libpsyne");
+            Assert.That((off.Core.LeanProducer, off.Core.LeanConsumer), Is.EqualTo((1, 1)));
         }
         finally
         {

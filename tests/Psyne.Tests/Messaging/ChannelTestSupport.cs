@@ -13,6 +13,12 @@ internal static class ChannelTestSupport
     /// <summary>A name no other test (or concurrent test run) uses: the pid, a counter and a label.</summary>
     public static string UniqueName(string label) => $"t{Environment.ProcessId}-{Interlocked.Increment(ref _next)}-{label}";
 
+    /// <summary>An inproc URI of its own for each call.</summary>
+    public static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
+
+    /// <summary>An ipc URI of its own for each call.</summary>
+    public static string IpcUri(string label) => $"ipc://{UniqueName(label)}";
+
     /// <summary>The payload the CLI's channel peer writes and checks (benchmarks/Peers/ChannelPeers.cs SequencedPayload), restated here so the tests check it independently.</summary>
     public static void Fill(Span<byte> payload, ulong sequence)
     {

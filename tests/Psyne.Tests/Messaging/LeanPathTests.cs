@@ -16,49 +16,6 @@ namespace Psyne.Tests.Messaging;
 [NonParallelizable]
 public unsafe class LeanPathTests
 {
-    private static string InprocUri(string label) => $"inproc://{UniqueName(label)}";
-
-    [Test]
-    public void OnlyOwnedSpscRingsTakeTheLeanPaths()
-    {
-        using Channel spsc = Channel.Open(InprocUri("lean"));
-        using Channel mpsc = Channel.Open(InprocUri("lean-mpsc"), new ChannelOptions { Kind = ChannelKind.Mpsc });
-        using Channel ipc = Channel.Open($"ipc://{UniqueName("lean-ipc")}");
-        Assert.That((spsc.Core.LeanProducer, spsc.Core.LeanConsumer), Is.EqualTo((0, 0)));
-        Assert.That((mpsc.Core.LeanProducer, mpsc.Core.LeanConsumer), Is.EqualTo((1, 1)));
-        Assert.That((ipc.Core.LeanProducer, ipc.Core.LeanConsumer), Is.EqualTo((0, 0)), "an ipc handle's mapping is its own too");
-    }
-
-    /// <summary>
-    /// An ipc producer on the lean path still calls libpsyne every 64 KiB of records, which checks
-    /// the peers: with a consumer killed and a ring far from full, a reserve fails about a liveness
-    /// interval after the kill, not only once the ring is full.
-    /// </summary>
-    [Test]
-    public void AnIpcProducerStillChecksItsPeersOnTheLeanPath()
-    {
-        string uri = $"ipc://{UniqueName("lean-live")}";
-        using Channel producer = Channel.Create(uri, new ChannelOptions { Capacity = 16 << 20 }, ChannelRole.Producer);
-        using (PeerProcess reader = PeerProcess.Start("hold", uri, "--count", "0"))
-        {
-            reader.WaitReady();
-            reader.Kill();
-        }
-        long sent = 0;
-        var watch = Stopwatch.StartNew();
-        Assert.Throws<PsyneClosedException>(() =>
-        {
-            while (watch.Elapsed < TimeSpan.FromSeconds(5))
-            {
-                ChannelReservation r = producer.Reserve(64);
-                r.Commit();
-                sent++;
-            }
-        });
-        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), "the issue's bound for noticing a killed peer");
-        Assert.That(sent * 72, Is.LessThan(16L << 20), "long before the ring is full");
-    }
-
     [Test]
     public void RolesAndDisposalStillGiveTheirErrors()
     {

@@ -15,8 +15,6 @@ public class MultiProcessChannelTests
 {
     private static readonly TimeSpan LivenessBound = TimeSpan.FromSeconds(3);
 
-    private static string IpcUri(string label) => $"ipc://{UniqueName(label)}";
-
     [Test]
     public void OneMillionSmallMessagesArriveInOrder()
     {

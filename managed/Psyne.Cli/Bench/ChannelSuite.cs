@@ -10,7 +10,7 @@ namespace Psyne.Cli.Bench;
 
 /// <summary>
 /// Zero-copy channels against their closest peers, each pair in the same run: System.Threading.Channels
-/// in one process; an anonymous pipe to a child process; a cache line bounced between two pinned
+/// in one process; a pipe, NetMQ's ipc:// and libzmq's ipc:// to a child process (ChildStreams); a cache line bounced between two pinned
 /// threads (the floor for any cross-core round trip); Buffer.MemoryCopy. The ipc cases run a
 /// second real process (<c>psyne channel-peer</c>) that checks every byte it reads. In the
 /// every case Psyne and its peers are measured in turn, <see cref="Rounds"/> rounds, each keeping
@@ -112,11 +112,28 @@ public sealed class ChannelSuite : IBenchSuite
     private IEnumerable<BenchResult> IpcThroughput(TimeSpan budget)
     {
         using CpuAffinity.Scope? pin = CpuAffinity.Pin(0);
-        double pipe = double.MaxValue;
-        // The peer, after each Psyne round: the same messages written to a child's stdin, one write call each.
-        double psyne = IpcWriteRounds("spsc", 64 << 10, Small, budget, () => pipe = Math.Min(pipe, PipeStream(budget)));
-        yield return BenchResult.Throughput(Name, "ipc SPSC 64 B, 2 processes (64 KiB ring, 0 copies)", "M msg/s", 1e-6 / psyne,
+        double pipe = double.MaxValue, netMq = double.MaxValue, zmq = double.MaxValue;
+        bool haveZmq = LibZmq.IsAvailable;
+        // The peers, after each Psyne round: the same messages sent to a child process one at a
+        // time through a pipe, NetMQ's ipc:// and libzmq's ipc:// (ChildStreams).
+        double psyne = IpcWriteRounds("spsc", 64 << 10, Small, budget, () =>
+        {
+            pipe = Math.Min(pipe, ChildStreams.Pipe(budget));
+            netMq = Math.Min(netMq, ChildStreams.NetMqIpc(budget));
+            if (haveZmq)
+                zmq = Math.Min(zmq, ChildStreams.LibZmqIpc(budget));
+        });
+        NetMqPeers.Cleanup();
+        const string Case = "ipc SPSC 64 B, 2 processes (64 KiB ring, 0 copies)";
+        yield return BenchResult.Throughput(Name, Case, "M msg/s", 1e-6 / psyne,
             "anonymous pipe to a child, one write() per message", 1e-6 / pipe) with { Note = AtLeast(1e-6 / psyne, 20, "M msg/s") };
+        yield return BenchResult.Throughput(Name, Case, "M msg/s", 1e-6 / psyne, ChildStreams.NetMqDescription, 1e-6 / netMq);
+        yield return haveZmq
+            ? BenchResult.Throughput(Name, Case, "M msg/s", 1e-6 / psyne, ChildStreams.LibZmqDescription, 1e-6 / zmq)
+            : BenchResult.Throughput(Name, Case, "M msg/s", 1e-6 / psyne, "libzmq PUSH/PULL over ipc://", null) with
+            {
+                Note = $"unavailable: {LibZmq.UnavailableReason}",
+            };
     }
 
     /// <summary>
@@ -140,19 +157,6 @@ public sealed class ChannelSuite : IBenchSuite
         channel.Dispose(); // the reader drains, sees the channel closed and reports
         ExpectSummary(reader, $"read {sent} errors 0 bytes {sent * (ulong)size}");
         return best;
-    }
-
-    /// <summary>Seconds per 64-byte message written to a child process's stdin, one write call each; the child checks them.</summary>
-    private static double PipeStream(TimeSpan budget)
-    {
-        long count = Math.Max(20_000, (long)(budget.TotalSeconds * 1_000_000));
-        using Process sink = ChannelPeerCommand.Start("pipe-sink", "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64", "--cpu", "1");
-        ChannelPeerCommand.WaitReady(sink);
-        var client = new PipeClient(sink.StandardInput.BaseStream, sink.StandardOutput.BaseStream, Small);
-        long start = Stopwatch.GetTimestamp();
-        client.Stream(count);
-        ExpectSummary(sink, $"read {count} errors 0");
-        return Stopwatch.GetElapsedTime(start).TotalSeconds / count;
     }
 
     private IEnumerable<BenchResult> SpinRoundTrip(TimeSpan budget)

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using NetMQ;
+using NetMQ.Sockets;
 using Psyne.Benchmarks.Peers;
+using ZmqSocketType = Psyne.Benchmarks.Peers.ZmqSocketType; // NetMQ has one too
 using Psyne.Messaging;
 
 namespace Psyne.Cli.Commands;
@@ -19,6 +22,7 @@ namespace Psyne.Cli.Commands;
 /// <item><c>tensor-read uri</c>: reads f32 tensors, CRC32C-chains their data; prints <c>tensors N bytes B crc 0xC errors E</c>.</item>
 /// <item><c>pipe-echo</c>: echoes --size-byte messages from stdin to stdout (the pipe ping-pong peer).</item>
 /// <item><c>pipe-sink</c>: reads --count --size-byte messages from stdin, checking them; prints <c>read N errors E</c>.</item>
+/// <item><c>netmq-pull endpoint</c>, <c>zmq-pull endpoint</c>: binds a NetMQ or libzmq PULL socket there, then reads and checks --count messages as pipe-sink does.</item>
 /// </list>
 /// </summary>
 internal static class ChannelPeerCommand
@@ -27,9 +31,9 @@ internal static class ChannelPeerCommand
 
     public static Command Create()
     {
-        var mode = new Argument<string>("mode") { Description = "write, read, hold, echo, tensor-read, pipe-echo or pipe-sink." };
-        mode.AcceptOnlyFromAmong("write", "read", "hold", "echo", "tensor-read", "pipe-echo", "pipe-sink");
-        var uris = new Argument<string[]>("uri") { Arity = new ArgumentArity(0, 2), Description = "The channel(s), created by the parent." };
+        var mode = new Argument<string>("mode") { Description = "write, read, hold, echo, tensor-read, pipe-echo, pipe-sink, netmq-pull or zmq-pull." };
+        mode.AcceptOnlyFromAmong("write", "read", "hold", "echo", "tensor-read", "pipe-echo", "pipe-sink", "netmq-pull", "zmq-pull");
+        var uris = new Argument<string[]>("uri") { Arity = new ArgumentArity(0, 2), Description = "The channel(s), created by the parent (the endpoint for netmq-pull and zmq-pull)." };
         var count = new Option<long>("--count") { Description = "Records to move; 0: until the channel closes (or the process is killed)." };
         var size = new Option<int>("--size") { Description = "Record size in bytes.", DefaultValueFactory = _ => 64 };
         var cpu = new Option<int>("--cpu") { Description = "Pin the working thread to this CPU (-1: do not).", DefaultValueFactory = _ => -1 };
@@ -52,6 +56,8 @@ internal static class ChannelPeerCommand
             "tensor-read" => TensorRead(Uri(0), count),
             "pipe-echo" => PipeEcho(size),
             "pipe-sink" => PipeSink(count, size),
+            "netmq-pull" => NetMqPull(Uri(0), count, size),
+            "zmq-pull" => ZmqPull(Uri(0), count, size),
             _ => CliErrors.Failure,
         };
     }
@@ -209,6 +215,40 @@ internal static class ChannelPeerCommand
             pending -= whole;
         }
         Say($"read {received / size} errors {errors}");
+        return errors == 0 ? 0 : CliErrors.Failure;
+    }
+
+    private static int NetMqPull(string endpoint, long count, int size)
+    {
+        using var pull = new PullSocket();
+        pull.Bind(endpoint);
+        Say("ready");
+        long errors = 0;
+        for (long n = 0; n < count; n++)
+        {
+            byte[] frame = pull.ReceiveFrameBytes();
+            if (frame.Length != size || !SequencedPayload.Check(frame, (ulong)n))
+                errors++;
+        }
+        Say($"read {count} errors {errors}");
+        return errors == 0 ? 0 : CliErrors.Failure;
+    }
+
+    private static int ZmqPull(string endpoint, long count, int size)
+    {
+        using var context = new ZmqContext();
+        using ZmqSocket pull = context.Socket(ZmqSocketType.Pull);
+        pull.Bind(endpoint);
+        Say("ready");
+        byte[] buffer = new byte[size]; // a longer message throws (ZmqSocket.Receive)
+        long errors = 0;
+        for (long n = 0; n < count; n++)
+        {
+            int length = pull.Receive(buffer);
+            if (length != size || !SequencedPayload.Check(buffer, (ulong)n))
+                errors++;
+        }
+        Say($"read {count} errors {errors}");
         return errors == 0 ? 0 : CliErrors.Failure;
     }
 

@@ -114,7 +114,7 @@ public class CliTests
         ChildProcess.Result r = ChildProcess.Psyne(null, "bench", "channel", "--json", "--budget-ms", "20");
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         JsonElement[] results = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
-        Assert.That(results, Has.Length.EqualTo(Environment.ProcessorCount >= 2 ? 11 : 10));
+        Assert.That(results, Has.Length.EqualTo(Environment.ProcessorCount >= 2 ? 13 : 12));
         foreach (JsonElement x in results)
         {
             Assert.That(x.GetProperty("suite").GetString(), Is.EqualTo("channel"));
@@ -134,6 +134,9 @@ public class CliTests
         Assert.That(results.Count(x => x.GetProperty("case").GetString()!.StartsWith("inproc SPSC 64 B one at a time")), Is.EqualTo(2),
             "both ring sizes against the hand-rolled ring");
         Assert.That(Row("ipc SPSC 64 B").GetProperty("note").GetString(), Does.StartWith("target >= 20 M msg/s: "));
+        Assert.That(results.Where(x => x.GetProperty("case").GetString()!.StartsWith("ipc SPSC 64 B")).Select(x => x.GetProperty("peer").GetString()),
+            Has.Some.StartsWith("anonymous pipe").And.Some.StartsWith("NetMQ").And.Some.StartsWith("libzmq"),
+            "the ipc stream against a pipe, NetMQ's ipc:// and libzmq's ipc://, each to a real child process");
         Assert.That(Row("ipc ping-pong 64 B, futex").GetProperty("target").GetDouble(), Is.EqualTo(1.0));
         Assert.That(Row("ipc 1 MiB").GetProperty("target").GetDouble(), Is.EqualTo(0.5));
     }

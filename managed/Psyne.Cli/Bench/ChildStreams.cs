@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using NetMQ;
+using NetMQ.Sockets;
+using Psyne.Benchmarks.Peers;
+using ZmqSocketType = Psyne.Benchmarks.Peers.ZmqSocketType; // NetMQ has one too
+using Psyne.Cli.Commands;
+
+namespace Psyne.Cli.Bench;
+
+/// <summary>
+/// The peers of the ipc stream case: 64-byte messages sent one at a time from this process to a
+/// child (<c>psyne channel-peer</c>) that checks every one, over an anonymous pipe, NetMQ's
+/// <c>ipc://</c> and libzmq's <c>ipc://</c>. Each returns seconds per message, from the first
+/// send until the child reports that it has checked the last. The caller pins this thread; the
+/// child pins itself to <see cref="ChildCpu"/>. A ZeroMQ I/O thread starts on its creator's
+/// CPUs, so each process keeps to one CPU, I/O thread included, as Psyne's side does.
+/// </summary>
+internal static class ChildStreams
+{
+    public const int MessageSize = 64;
+
+    private const string ChildCpu = "1";
+
+    /// <summary>How many messages a measurement sends: about a second's worth at 1 M msg/s per second of budget.</summary>
+    private static long Messages(TimeSpan budget) => Math.Max(20_000, (long)(budget.TotalSeconds * 1_000_000));
+
+    /// <summary>Through the child's stdin, one write call per message.</summary>
+    public static double Pipe(TimeSpan budget)
+    {
+        long count = Messages(budget);
+        using Process sink = StartSink("pipe-sink", null, count);
+        var client = new PipeClient(sink.StandardInput.BaseStream, sink.StandardOutput.BaseStream, MessageSize);
+        long start = Stopwatch.GetTimestamp();
+        client.Stream(count);
+        return Finish(sink, count, start);
+    }
+
+    /// <summary>NetMQ PUSH to the child's PULL over NetMQ's ipc:// (loopback tcp on a port derived from the name).</summary>
+    public static double NetMqIpc(TimeSpan budget)
+    {
+        long count = Messages(budget);
+        string endpoint = $"ipc://psyne-bench-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        using Process sink = StartSink("netmq-pull", endpoint, count);
+        using var push = new PushSocket();
+        push.Connect(endpoint);
+        byte[] frame = new byte[MessageSize];
+        long start = Stopwatch.GetTimestamp();
+        for (long i = 0; i < count; i++)
+        {
+            SequencedPayload.Fill(frame, (ulong)i);
+            push.SendFrame(frame);
+        }
+        return Finish(sink, count, start);
+    }
+
+    public static string NetMqDescription => $"NetMQ {NetMqPeers.Version} PUSH/PULL over its ipc:// (loopback tcp) to a child";
+
+    /// <summary>libzmq PUSH to the child's PULL over libzmq's ipc:// (a Unix socket); the caller checks <see cref="LibZmq.IsAvailable"/>.</summary>
+    public static double LibZmqIpc(TimeSpan budget)
+    {
+        long count = Messages(budget);
+        string path = Path.Combine(Path.GetTempPath(), $"psyne-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        string endpoint = "ipc://" + path;
+        try
+        {
+            using Process sink = StartSink("zmq-pull", endpoint, count);
+            using var context = new ZmqContext();
+            using ZmqSocket push = context.Socket(ZmqSocketType.Push);
+            push.SetOption(LibZmq.ZMQ_LINGER, -1); // every message reaches the child before close
+            push.Connect(endpoint);
+            byte[] frame = new byte[MessageSize];
+            long start = Stopwatch.GetTimestamp();
+            for (long i = 0; i < count; i++)
+            {
+                SequencedPayload.Fill(frame, (ulong)i);
+                push.Send(frame);
+            }
+            return Finish(sink, count, start);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public static string LibZmqDescription => $"libzmq {LibZmq.Version} PUSH/PULL over ipc:// (a Unix socket) to a child";
+
+    private static Process StartSink(string mode, string? endpoint, long count)
+    {
+        string[] arguments = endpoint is null
+            ? [mode, "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64", "--cpu", ChildCpu]
+            : [mode, endpoint, "--count", count.ToString(CultureInfo.InvariantCulture), "--size", "64", "--cpu", ChildCpu];
+        Process sink = ChannelPeerCommand.Start(arguments);
+        try
+        {
+            ChannelPeerCommand.WaitReady(sink);
+            return sink;
+        }
+        catch
+        {
+            sink.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the child's summary (every message there, none wrong); seconds per message since <paramref name="start"/>.</summary>
+    private static double Finish(Process sink, long count, long start)
+    {
+        string expected = $"read {count} errors 0";
+        string line = ChannelPeerCommand.ReadLine(sink, TimeSpan.FromSeconds(60));
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (line != expected)
+            throw new InvalidOperationException($"the stream's child reported '{line}', expected '{expected}'");
+        sink.WaitForExit(10_000);
+        return seconds / count;
+    }
+}

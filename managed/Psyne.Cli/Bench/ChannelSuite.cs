@@ -10,13 +10,13 @@ namespace Psyne.Cli.Bench;
 
 /// <summary>
 /// Zero-copy channels against their closest peers, each pair in the same run: System.Threading.Channels
-/// in one process; a pipe, NetMQ's ipc:// and libzmq's ipc:// to a child process (ChildStreams); a cache line bounced between two pinned
-/// threads (the floor for any cross-core round trip); Buffer.MemoryCopy. The ipc cases run a
-/// second real process (<c>psyne channel-peer</c>) that checks every byte it reads. In the
-/// every case Psyne and its peers are measured in turn, <see cref="Rounds"/> rounds, each keeping
-/// its best (the highest rate, the lowest median round trip): interference from the rest of the
-/// machine only ever slows a round down, and a two-thread figure on a shared machine swings by
-/// several times between seconds.
+/// and a hand-rolled ring in one process; a pipe, NetMQ's ipc:// and libzmq's ipc:// to a child
+/// process (ChildStreams); a cache line bounced between two pinned threads (the floor for any
+/// cross-core round trip); Buffer.MemoryCopy. The ipc cases run a second real process
+/// (<c>psyne channel-peer</c>) that checks every byte it reads. In every case Psyne and its peers
+/// are measured in turn, <see cref="Rounds"/> rounds, each keeping its best (the highest rate, the
+/// lowest median round trip): interference from the rest of the machine only ever slows a round
+/// down, and a two-thread figure on a shared machine swings by several times between seconds.
 /// </summary>
 public sealed class ChannelSuite : IBenchSuite
 {

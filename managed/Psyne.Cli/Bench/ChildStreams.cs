@@ -44,14 +44,7 @@ internal static class ChildStreams
         using Process sink = StartSink("netmq-pull", endpoint, count);
         using var push = new PushSocket();
         push.Connect(endpoint);
-        byte[] frame = new byte[MessageSize];
-        long start = Stopwatch.GetTimestamp();
-        for (long i = 0; i < count; i++)
-        {
-            SequencedPayload.Fill(frame, (ulong)i);
-            push.SendFrame(frame);
-        }
-        return Finish(sink, count, start);
+        return SendNumbered(sink, count, frame => push.SendFrame(frame));
     }
 
     public static string NetMqDescription => $"NetMQ {NetMqPeers.Version} PUSH/PULL over its ipc:// (loopback tcp) to a child";
@@ -69,14 +62,7 @@ internal static class ChildStreams
             using ZmqSocket push = context.Socket(ZmqSocketType.Push);
             push.SetOption(LibZmq.ZMQ_LINGER, -1); // every message reaches the child before close
             push.Connect(endpoint);
-            byte[] frame = new byte[MessageSize];
-            long start = Stopwatch.GetTimestamp();
-            for (long i = 0; i < count; i++)
-            {
-                SequencedPayload.Fill(frame, (ulong)i);
-                push.Send(frame);
-            }
-            return Finish(sink, count, start);
+            return SendNumbered(sink, count, frame => push.Send(frame));
         }
         finally
         {
@@ -102,6 +88,19 @@ internal static class ChildStreams
             sink.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Sends <paramref name="count"/> numbered messages with <paramref name="send"/>, one call each; seconds per message until the child has checked them all.</summary>
+    private static double SendNumbered(Process sink, long count, Action<byte[]> send)
+    {
+        byte[] frame = new byte[MessageSize];
+        long start = Stopwatch.GetTimestamp();
+        for (long i = 0; i < count; i++)
+        {
+            SequencedPayload.Fill(frame, (ulong)i);
+            send(frame);
+        }
+        return Finish(sink, count, start);
     }
 
     /// <summary>Waits for the child's summary (every message there, none wrong); seconds per message since <paramref name="start"/>.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Psyne.Benchmarks.Peers;
@@ -302,9 +301,7 @@ public sealed class ChannelSuite : IBenchSuite
 
     private static void ExpectSummary(Process peer, string expected)
     {
-        string line = ChannelPeerCommand.ReadLine(peer, TimeSpan.FromSeconds(60));
-        if (line != expected)
-            throw new InvalidOperationException($"the channel peer reported '{line}', expected '{expected}'");
+        ChannelPeerCommand.ExpectLine(peer, expected, TimeSpan.FromSeconds(60));
         peer.WaitForExit(10_000);
     }
 }

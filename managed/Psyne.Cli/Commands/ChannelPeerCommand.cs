@@ -223,15 +223,7 @@ internal static class ChannelPeerCommand
         using var pull = new PullSocket();
         pull.Bind(endpoint);
         Say("ready");
-        long errors = 0;
-        for (long n = 0; n < count; n++)
-        {
-            byte[] frame = pull.ReceiveFrameBytes();
-            if (frame.Length != size || !SequencedPayload.Check(frame, (ulong)n))
-                errors++;
-        }
-        Say($"read {count} errors {errors}");
-        return errors == 0 ? 0 : CliErrors.Failure;
+        return CheckNumbered(count, size, () => pull.ReceiveFrameBytes());
     }
 
     private static int ZmqPull(string endpoint, long count, int size)
@@ -241,11 +233,19 @@ internal static class ChannelPeerCommand
         pull.Bind(endpoint);
         Say("ready");
         byte[] buffer = new byte[size]; // a longer message throws (ZmqSocket.Receive)
+        return CheckNumbered(count, size, () => buffer.AsSpan(0, pull.Receive(buffer)));
+    }
+
+    private delegate ReadOnlySpan<byte> NextMessage();
+
+    /// <summary>Checks <paramref name="count"/> messages numbered from 0 (SequencedPayload); prints <c>read N errors E</c>.</summary>
+    private static int CheckNumbered(long count, int size, NextMessage next)
+    {
         long errors = 0;
         for (long n = 0; n < count; n++)
         {
-            int length = pull.Receive(buffer);
-            if (length != size || !SequencedPayload.Check(buffer, (ulong)n))
+            ReadOnlySpan<byte> message = next();
+            if (message.Length != size || !SequencedPayload.Check(message, (ulong)n))
                 errors++;
         }
         Say($"read {count} errors {errors}");
@@ -287,10 +287,13 @@ internal static class ChannelPeerCommand
     }
 
     /// <summary>Waits for the peer's <c>ready</c> line.</summary>
-    public static void WaitReady(Process peer)
+    public static void WaitReady(Process peer) => ExpectLine(peer, "ready", TimeSpan.FromSeconds(30));
+
+    /// <summary>Reads the peer's next stdout line (as <see cref="ReadLine"/>) and fails unless it is <paramref name="expected"/>.</summary>
+    public static void ExpectLine(Process peer, string expected, TimeSpan timeout)
     {
-        string line = ReadLine(peer, TimeSpan.FromSeconds(30));
-        if (line != "ready")
-            throw new InvalidOperationException($"the channel peer said '{line}', expected 'ready'");
+        string line = ReadLine(peer, timeout);
+        if (line != expected)
+            throw new InvalidOperationException($"the channel peer said '{line}', expected '{expected}'");
     }
 }
